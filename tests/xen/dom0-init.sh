@@ -1,0 +1,62 @@
+#!/bin/sh
+# /init of dom0 for tests/xen/e2e.sh: bring up the Xen tools, start the example backends in
+# discovery mode, create each test guest paused, unpause it, collect its verdict lines and print
+# them on the serial console, then power off.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.20/bin
+/usr/bin/busybox mount -t proc proc /proc
+/usr/bin/busybox --install -s /usr/bin 2>/dev/null
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /var/run/xenstored /var/lib/xenstored /run/xen
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /dev/shm
+ldconfig 2>/dev/null
+
+say() { echo "VXEN-E2E: $*" | tee -a /tmp/results; }
+t0=$(cut -d' ' -f1 /proc/uptime)
+elapsed() { awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }'; }
+
+for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs tun; do
+	insmod /usr/lib/modules/*/"$m".ko* 2>/dev/null || modprobe "$m" 2>/dev/null
+done
+mount -t xenfs xenfs /proc/xen
+
+xenstored --pid-file=/run/xen/xenstored.pid
+xen-init-dom0 >/tmp/init-dom0.log 2>&1
+xenconsoled --log=guest --log-dir=/var/log/xen
+say "dom0-up PASS tools started at $(elapsed) s"
+
+# run_guest NAME CFG TIMEOUT: create paused, unpause, wait for the guest's verdict
+run_guest() {
+	name=$1 cfg=$2 limit=$3
+	log=/var/log/xen/guest-$name.log
+	if ! xl create -p "$cfg" >/tmp/xl-$name.log 2>&1; then
+		say "$name-create FAIL $(tail -3 /tmp/xl-$name.log | tr '\n' ' ')"
+		return 1
+	fi
+	[ -n "${on_created:-}" ] && $on_created "$name"
+	xl unpause "$name"
+	i=0
+	while [ $i -lt "$limit" ]; do
+		grep -q VXEN-E2E-GUEST-DONE "$log" 2>/dev/null && break
+		sleep 1; i=$((i + 1))
+	done
+	grep -a 'VXEN-E2E:' "$log" 2>/dev/null | sed "s/^.*VXEN-E2E: /VXEN-E2E: $name: /" |
+		tr -d '\r' | tee -a /tmp/results
+	if [ $i -ge "$limit" ]; then
+		say "$name FAIL guest timed out after ${limit}s"; tail -20 "$log"
+	fi
+	xl destroy "$name" 2>/dev/null
+	say "$name-time INFO $(elapsed) s since dom0 up"
+}
+
+[ -x /guest/tests.sh ] && . /guest/tests.sh || run_guest boot /guest/guest-boot.cfg 60
+
+if grep -q ' FAIL' /tmp/results || ! grep -q ' PASS' /tmp/results; then
+	echo "VXEN-E2E: ALL FAIL ($(grep -c ' FAIL' /tmp/results) failed checks)"
+else
+	echo "VXEN-E2E: ALL PASS ($(grep -c ' PASS' /tmp/results) checks)"
+fi
+sync
+poweroff -f
