@@ -35,7 +35,10 @@ run_guest() {
 		say "$name-create FAIL $(tail -3 /tmp/xl-$name.log | tr '\n' ' ')"
 		return 1
 	fi
-	[ -n "${on_created:-}" ] && $on_created "$name"
+	domid=$(xl domid "$name")
+	# what the toolstack published, for the record (and for debugging a discovery failure)
+	xenstore-ls -f /local/domain/0/backend 2>/dev/null | grep "/$domid/" | sed 's/^/  xs: /'
+	xenstore-ls -f "/local/domain/$domid/device" 2>/dev/null | sed 's/^/  xs: /'
 	xl unpause "$name"
 	i=0
 	while [ $i -lt "$limit" ]; do
@@ -51,7 +54,30 @@ run_guest() {
 	say "$name-time INFO $(elapsed) s since dom0 up"
 }
 
-[ -x /guest/tests.sh ] && . /guest/tests.sh || run_guest boot /guest/guest-boot.cfg 60
+# The example daemons run in discovery mode for the whole session, as a user would deploy them.
+for d in /usr/sbin/virtio-xen-*; do
+	[ -x "$d" ] || continue
+	n=${d##*/virtio-xen-}
+	"$d" -v >/var/log/vxen-$n.log 2>&1 &
+	echo $! >/run/vxen-$n.pid
+done
+sleep 1
+
+run_guest boot /guest/guest-boot.cfg 60
+[ -x /usr/sbin/virtio-xen-rng ] && run_guest rng /guest/guest-rng.cfg 90
+
+for f in /var/log/vxen-*.log; do
+	[ -f "$f" ] || continue
+	n=${f##*/vxen-}; n=${n%.log}
+	kill "$(cat /run/vxen-$n.pid)" 2>/dev/null
+	sleep 1
+	if grep -qiE 'reject|error|crit' "$f"; then
+		say "daemon-$n FAIL log has errors: $(grep -iE 'reject|error|crit' "$f" | head -3 | tr '\n' ' ')"
+	else
+		say "daemon-$n PASS $(grep -c . "$f") log lines, no errors or rejected chains"
+	fi
+	sed "s/^/[$n] /" "$f" | tail -15
+done
 
 if grep -q ' FAIL' /tmp/results || ! grep -q ' PASS' /tmp/results; then
 	echo "VXEN-E2E: ALL FAIL ($(grep -c ' FAIL' /tmp/results) failed checks)"
