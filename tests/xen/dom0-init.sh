@@ -64,7 +64,7 @@ done
 sleep 1
 
 run_guest boot /guest/guest-boot.cfg 60
-[ -x /usr/sbin/virtio-xen-rng ] && run_guest rng /guest/guest-rng.cfg 90
+[ -x /usr/sbin/virtio-xen-rng ] && run_guest rng /guest/guest-rng.cfg 120
 
 for f in /var/log/vxen-*.log; do
 	[ -f "$f" ] || continue
