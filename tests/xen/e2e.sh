@@ -6,7 +6,7 @@
 #
 # Stages (each timed and reported): fetch packages, build the IOREQ-enabled hypervisor, build the
 # domU kernel, cross-build libvirtio-xen and the examples, assemble both initramfs images, boot.
-# Built parts are cached in DIR (default $VXEN_E2E_CACHE or /var/cache/vxen-e2e), keyed by their
+# Built parts are cached in DIR (default $VXEN_E2E_CACHE, else ~/.cache/vxen-e2e), keyed by their
 # inputs, so a warm run only re-builds the project and boots. Pass/fail comes from marker lines
 # on the serial console ("VXEN-E2E: <check> PASS|FAIL ..."), never from QEMU's exit code alone.
 # Exit: 0 all checks passed, 1 a check failed, 77 the tier cannot run on this machine (skip).
@@ -14,7 +14,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-cache=${VXEN_E2E_CACHE:-/var/cache/vxen-e2e}
+cache=${VXEN_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vxen-e2e}
 boot_timeout=600
 keep=0
 while [ $# -gt 0 ]; do
