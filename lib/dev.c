@@ -499,6 +499,25 @@ void dev_destroy(struct vxen_dev *dev)
 	free(dev);
 }
 
+/* One line when a device goes away: what it served and what the guest got wrong. */
+static void log_summary(const struct vxen_dev *dev)
+{
+	struct vxen_dev_queue_stats qs;
+	uint64_t popped = 0, rejected = 0;
+
+	if (!vxen_log_enabled(LOG_INFO))
+		return;
+	for (unsigned int i = 0; i < dev->nr_queues; i++) {
+		if (vxen_dev_queue_stats(dev, i, &qs) == 0) {
+			popped += qs.vq.popped;
+			rejected += qs.vq.rejected;
+		}
+	}
+	vxen_log(LOG_INFO, "%s: removed after %" PRIu64 " requests, %" PRIu64
+		 " rejected chains, %" PRIu64 " interrupts, %" PRIu64 " resets", dev->name, popped,
+		 rejected, dev->stats.interrupts, dev->stats.resets);
+}
+
 VXEN_EXPORT void vxen_dev_free(vxen_dev *dev)
 {
 	struct vxen_dev *prev = vxen_dev_current;
@@ -506,6 +525,7 @@ VXEN_EXPORT void vxen_dev_free(vxen_dev *dev)
 
 	if (!dev)
 		return;
+	log_summary(dev);
 	/* No guest access reaches the device from here on. */
 	vxen_ioreq_remove(dev->range);
 	dev->range = NULL;

@@ -5,6 +5,7 @@
  * interrupt per batch, and the drain at reset/teardown.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -281,6 +282,10 @@ int dev_queue_enable(struct vxen_dev *dev, unsigned int qidx,
 	q->stats.enables++;
 	q->stats.size = info->num;
 	q->stats.enabled = true;
+	/* One line per enable: the addresses show at a glance whether the guest uses grant DMA. */
+	vxen_log(LOG_INFO, "%s: queue %u enabled: size %u desc 0x%" PRIx64 " avail 0x%" PRIx64
+		 " used 0x%" PRIx64, dev->name, qidx, info->num, info->desc, info->driver,
+		 info->device);
 	return 0;
 }
 
