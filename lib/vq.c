@@ -13,9 +13,10 @@
  * at most queue-size descriptors, including an optional final INDIRECT descriptor — followed by
  * at most one indirect table of at most queue-size entries, of which at most the table's own
  * entry count are followed. The two bounds are separate: a chain of queue-size direct
- * descriptors is accepted, one more step is -ELOOP; likewise inside a table of n entries. This
- * is QEMU's and the spec's reading ("the table's size bounds the chain inside it"); Linux
- * drivers never mix direct and indirect descriptors, so the combined bound never bites them.
+ * descriptors is accepted, one more step is -ELOOP; likewise inside a table of n entries. The
+ * spec bounds a chain by the queue size and a table by its own length, and requires devices to
+ * accept direct descriptors followed by a table, so a combined bound could refuse a chain the
+ * spec allows; Linux drivers never mix the two, so the choice never bites them.
  * A walk that outgrows the request's desc array keeps validating without storing, so a loop is
  * still reported as -ELOOP and only a well-formed, too-long chain is -E2BIG. An indirect table
  * that cannot fit is refused before it is read (no copy amplification).

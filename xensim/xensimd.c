@@ -25,15 +25,16 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xensimd [--dir DIR] [--foreground]\n"
-		   "Run a simulated Xen machine for backends linked against libxen.\n\n"
-		   "  -d, --dir DIR      put hv.sock and xs.sock in DIR (created if missing;\n"
-		   "                     default: a new directory under $TMPDIR or /tmp)\n"
-		   "  -f, --foreground   do not detach; stop with SIGTERM or Ctrl-C\n"
-		   "  -h, --help         show this help\n"
-		   "  -V, --version      show the version\n\n"
-		   "Prints XENSIM_SOCKET, XENSTORED_PATH and XENSIM_PID as shell assignments.\n"
-		   "Run backends with LD_LIBRARY_PATH pointing at xensim's drop-in Xen libraries.\n");
+	fprintf(f,
+		"Usage: xensimd [--dir DIR] [--foreground]\n"
+		"Run a simulated Xen machine for backends linked against libxen.\n\n"
+		"  -d, --dir DIR      put hv.sock and xs.sock in DIR (created if missing;\n"
+		"                     default: a new directory under $TMPDIR or /tmp)\n"
+		"  -f, --foreground   do not detach; stop with SIGTERM or Ctrl-C\n"
+		"  -h, --help         show this help\n"
+		"  -V, --version      show the version\n\n"
+		"Prints XENSIM_SOCKET, XENSTORED_PATH and XENSIM_PID as shell assignments.\n"
+		"Run backends with LD_LIBRARY_PATH pointing at xensim's drop-in Xen libraries.\n");
 }
 
 /* Single-quote @s for the shell. */

@@ -90,6 +90,9 @@ enum blk_io_kind blk_io_kind(const struct blk_io *io);
 /** blk_io_exec() - run @r synchronously on @fd (what a worker does); returns its result. */
 int blk_io_exec(int fd, struct blk_io_req *r);
 
+/** blk_io_advance() - account @n bytes of @r transferred: move its offset and iovecs on. */
+void blk_io_advance(struct blk_io_req *r, size_t n);
+
 /* Engines (blk_io.c: threads; blk_io_uring.c: uring). */
 struct blk_io_ops {
 	void (*submit)(struct blk_io *io, struct blk_io_req *r);

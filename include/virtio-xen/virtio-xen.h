@@ -15,29 +15,13 @@
 
 #include <virtio-xen/version.h>
 #include <virtio-xen/log.h>
-#if __has_include(<virtio-xen/iov.h>)
 #include <virtio-xen/iov.h>
-#endif
-#if __has_include(<virtio-xen/vq.h>)
 #include <virtio-xen/vq.h>
-#endif
-#if __has_include(<virtio-xen/gdma.h>)
 #include <virtio-xen/gdma.h>
-#endif
-#if __has_include(<virtio-xen/mmio.h>)
 #include <virtio-xen/mmio.h>
-#endif
-#if __has_include(<virtio-xen/ioreq.h>)
 #include <virtio-xen/ioreq.h>
-#endif
-#if __has_include(<virtio-xen/dev.h>)
 #include <virtio-xen/dev.h>
-#endif
-#if __has_include(<virtio-xen/xs.h>)
 #include <virtio-xen/xs.h>
-#endif
-#if __has_include(<virtio-xen/loop.h>)
 #include <virtio-xen/loop.h>
-#endif
 
 #endif /* VIRTIO_XEN_VIRTIO_XEN_H */

@@ -229,11 +229,17 @@ static void step(struct harness *h, uint8_t op, uint8_t arg)
 	case 1:
 		do_push(h, arg);
 		break;
-	case 2:
+	case 2: {
+		uint64_t published = vxen_vq_stats(h->vq)->published;
+
 		vxen_vq_publish(h->vq);
-		CHECK(le16toh(*(uint16_t *)(h->mem + USED_OFF + 2)) ==
-		      (uint16_t)vxen_vq_stats(h->vq)->pushed);
+		/* A publish with news stores used.idx from the shadow, whatever the guest wrote
+		 * there; one without news stores nothing (the guest may have scribbled, op 7). */
+		if (vxen_vq_stats(h->vq)->published != published)
+			CHECK(le16toh(*(uint16_t *)(h->mem + USED_OFF + 2)) ==
+			      (uint16_t)vxen_vq_stats(h->vq)->pushed);
 		break;
+	}
 	case 3: {
 		bool was_broken = vxen_vq_broken(h->vq);
 

@@ -132,13 +132,12 @@ static int setup(struct xt_backend *b)
 		return -errno;
 	if (b->nvcpus > 16)
 		return -E2BIG;
-	if (xendevicemodel_create_ioreq_server(b->dm, (domid_t)b->domid,
-					       HVM_IOREQSRV_BUFIOREQ_OFF, &b->id) < 0)
+	if (xendevicemodel_create_ioreq_server(b->dm, (domid_t)b->domid, HVM_IOREQSRV_BUFIOREQ_OFF,
+					       &b->id) < 0)
 		return -errno;
-	b->res = xenforeignmemory_map_resource(b->fm, (domid_t)b->domid,
-					       XENMEM_resource_ioreq_server, b->id,
-					       XENMEM_resource_ioreq_server_frame_ioreq(0), 1,
-					       &addr, PROT_READ | PROT_WRITE, 0);
+	b->res = xenforeignmemory_map_resource(
+		b->fm, (domid_t)b->domid, XENMEM_resource_ioreq_server, b->id,
+		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr, PROT_READ | PROT_WRITE, 0);
 	if (!b->res)
 		return -errno;
 	b->page = addr;
@@ -150,8 +149,8 @@ static int setup(struct xt_backend *b)
 			return -errno;
 		b->ports[i] = (evtchn_port_t)port;
 	}
-	if (xendevicemodel_map_io_range_to_ioreq_server(b->dm, (domid_t)b->domid, b->id, 1,
-							b->base, b->base + b->size - 1) < 0)
+	if (xendevicemodel_map_io_range_to_ioreq_server(b->dm, (domid_t)b->domid, b->id, 1, b->base,
+							b->base + b->size - 1) < 0)
 		return -errno;
 	return 0;
 }

@@ -55,8 +55,8 @@ struct xt_backend {
 	uint64_t last_addr, last_data;
 	unsigned int last_size, last_type;
 	unsigned int reads, writes, others, spurious; /* updated by the thread (atomics) */
-	unsigned int delay_ms;			     /* sleep before answering */
-	int no_answer;				     /* never answer (timeout tests) */
+	unsigned int delay_ms;			      /* sleep before answering */
+	int no_answer;				      /* never answer (timeout tests) */
 };
 
 /*

@@ -188,10 +188,16 @@ START_TEST(gnt__copy_reports_per_segment_status)
 	uint8_t buf[64] = { 0 }, out[16];
 	xengnttab_grant_copy_segment_t segs[3] = {
 		{ .source.foreign = { .ref = ref, .offset = 8, .domid = (uint16_t)m.domid },
-		  .dest.virt = buf, .len = 16, .flags = GNTCOPY_source_gref },
+		  .dest.virt = buf,
+		  .len = 16,
+		  .flags = GNTCOPY_source_gref },
 		{ .source.foreign = { .ref = 40000, .offset = 0, .domid = (uint16_t)m.domid },
-		  .dest.virt = buf + 16, .len = 16, .flags = GNTCOPY_source_gref },
-		{ .source.virt = out, .len = 16, .flags = GNTCOPY_dest_gref,
+		  .dest.virt = buf + 16,
+		  .len = 16,
+		  .flags = GNTCOPY_source_gref },
+		{ .source.virt = out,
+		  .len = 16,
+		  .flags = GNTCOPY_dest_gref,
 		  .dest.foreign = { .ref = ref, .offset = 4000, .domid = (uint16_t)m.domid } },
 	};
 	struct xensim_counters c;
@@ -217,7 +223,9 @@ START_TEST(gnt__copy_into_ro_grant_is_refused)
 	uint32_t ref = grant_page(0x77, true, NULL);
 	uint8_t in[8] = { 0 };
 	xengnttab_grant_copy_segment_t seg = {
-		.source.virt = in, .len = 8, .flags = GNTCOPY_dest_gref,
+		.source.virt = in,
+		.len = 8,
+		.flags = GNTCOPY_dest_gref,
 		.dest.foreign = { .ref = ref, .offset = 0, .domid = (uint16_t)m.domid },
 	};
 
@@ -232,9 +240,15 @@ START_TEST(gnt__copy_segment_crossing_a_page_fails_the_call)
 	uint8_t buf[64];
 	xengnttab_grant_copy_segment_t segs[2] = {
 		{ .source.foreign = { .ref = ref, .offset = 0, .domid = (uint16_t)m.domid },
-		  .dest.virt = buf, .len = 8, .flags = GNTCOPY_source_gref, .status = 99 },
+		  .dest.virt = buf,
+		  .len = 8,
+		  .flags = GNTCOPY_source_gref,
+		  .status = 99 },
 		{ .source.foreign = { .ref = ref, .offset = 4090, .domid = (uint16_t)m.domid },
-		  .dest.virt = buf, .len = 8, .flags = GNTCOPY_source_gref, .status = 99 },
+		  .dest.virt = buf,
+		  .len = 8,
+		  .flags = GNTCOPY_source_gref,
+		  .status = 99 },
 	};
 
 	errno = 0;
@@ -256,8 +270,8 @@ START_TEST(gnt__large_map_is_one_call_and_contiguous)
 	for (i = 0; i < N; i++) {
 		*(uint32_t *)xensim_guest_ptr(m.g, gpa + i * 4096ULL, 4) = i;
 		/* Grant pages in reverse order: the mapping must still follow refs[]. */
-		ck_assert_int_eq(xensim_grant_access(m.g, 0, (gpa >> 12) + N - 1 - i, false, &refs[i]),
-				 0);
+		ck_assert_int_eq(
+			xensim_grant_access(m.g, 0, (gpa >> 12) + N - 1 - i, false, &refs[i]), 0);
 	}
 	p = xengnttab_map_domain_grant_refs(gt, N, m.domid, refs, PROT_READ);
 	ck_assert_ptr_nonnull(p);

@@ -229,8 +229,9 @@ int hvc_call(struct hvc *c, struct hvc_call *call)
 int hvc_simple(struct hvc *c, uint32_t op, const void *req, size_t len, void *rep, size_t cap)
 {
 	struct iovec iov = { (void *)req, len };
-	struct hvc_call call = { .op = op, .iov = &iov, .niov = len ? 1 : 0, .rep = rep,
-				 .rep_cap = cap };
+	struct hvc_call call = {
+		.op = op, .iov = &iov, .niov = len ? 1 : 0, .rep = rep, .rep_cap = cap
+	};
 	int rc, i;
 
 	rc = hvc_call(c, &call);

@@ -18,10 +18,10 @@
 
 #include "guest_internal.h"
 
-#define PAGE XENSIM_PAGE_SIZE
+#define PAGE		  XENSIM_PAGE_SIZE
 #define NR_RESERVED_GREFS 8u
-#define GNT_BYTES ((size_t)XENSIM_NR_GRANTS * sizeof(grant_entry_v1_t))
-#define IRQ_BYTES ((sizeof(struct hv_irq_page) + PAGE - 1) & ~(size_t)(PAGE - 1))
+#define GNT_BYTES	  ((size_t)XENSIM_NR_GRANTS * sizeof(grant_entry_v1_t))
+#define IRQ_BYTES	  ((sizeof(struct hv_irq_page) + PAGE - 1) & ~(size_t)(PAGE - 1))
 
 int bitmap_alloc_run(uint64_t *m, uint64_t lo, uint64_t size, uint64_t n, uint64_t *hint,
 		     uint64_t *out)
@@ -88,8 +88,9 @@ static int attach(xensim_guest *g, xensim *x, uint32_t domid)
 	struct hv_domid_arg a = { .domid = domid };
 	struct iovec iov = { &a, sizeof(a) };
 	struct hv_attach_rep rep;
-	struct hvc_call call = { .op = HV_GUEST_ATTACH, .iov = &iov, .niov = 1, .rep = &rep,
-				 .rep_cap = sizeof(rep) };
+	struct hvc_call call = {
+		.op = HV_GUEST_ATTACH, .iov = &iov, .niov = 1, .rep = &rep, .rep_cap = sizeof(rep)
+	};
 	int rc = hvc_open(&g->c, x->path, 0), i;
 
 	if (rc)

@@ -34,12 +34,20 @@ static struct hvc *vcpu_conn(xensim_guest *g, uint32_t vcpu, int *err)
 }
 
 static int trap(xensim_guest *g, unsigned int vcpu, const struct xensim_ioreq *req,
-		  uint64_t *data_out)
+		uint64_t *data_out)
 {
 	struct hv_ioreq_req q = {
-		.domid = g->domid, .vcpu = vcpu, .timeout_ms = g->timeout_ms,
-		.addr = req->addr, .data = req->data, .count = req->count, .size = req->size,
-		.dir = req->dir, .type = req->type, .data_is_ptr = req->data_is_ptr, .df = req->df,
+		.domid = g->domid,
+		.vcpu = vcpu,
+		.timeout_ms = g->timeout_ms,
+		.addr = req->addr,
+		.data = req->data,
+		.count = req->count,
+		.size = req->size,
+		.dir = req->dir,
+		.type = req->type,
+		.data_is_ptr = req->data_is_ptr,
+		.df = req->df,
 	};
 	uint64_t data = 0;
 	struct hvc *c;
@@ -64,8 +72,9 @@ static bool size_ok(unsigned int size)
 int xensim_mmio_read(xensim_guest *g, unsigned int vcpu, uint64_t addr, unsigned int size,
 		     uint64_t *val_out)
 {
-	struct xensim_ioreq r = { .addr = addr, .count = 1, .size = size, .dir = IOREQ_READ,
-				  .type = IOREQ_TYPE_COPY };
+	struct xensim_ioreq r = {
+		.addr = addr, .count = 1, .size = size, .dir = IOREQ_READ, .type = IOREQ_TYPE_COPY
+	};
 
 	if (!size_ok(size))
 		return -EINVAL;
@@ -75,8 +84,9 @@ int xensim_mmio_read(xensim_guest *g, unsigned int vcpu, uint64_t addr, unsigned
 int xensim_mmio_write(xensim_guest *g, unsigned int vcpu, uint64_t addr, unsigned int size,
 		      uint64_t val)
 {
-	struct xensim_ioreq r = { .addr = addr, .count = 1, .size = size, .dir = IOREQ_WRITE,
-				  .type = IOREQ_TYPE_COPY };
+	struct xensim_ioreq r = {
+		.addr = addr, .count = 1, .size = size, .dir = IOREQ_WRITE, .type = IOREQ_TYPE_COPY
+	};
 
 	if (!size_ok(size))
 		return -EINVAL;

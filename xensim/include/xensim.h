@@ -94,11 +94,12 @@ struct xensim_domain_config {
 int xensim_domain_create(xensim *x, const struct xensim_domain_config *cfg, uint32_t *domid_out);
 
 /**
- * xensim_domain_destroy() - destroy a domain as the hypervisor does: every grant mapping of its
- * pages held by other domains is torn down (their VAs stop reaching guest RAM), its event
- * channels close (peers see them as unbound), its ioreq servers vanish, waiting MMIO accesses
- * fail with -ESRCH, and xenstore fires @releaseDomain. Does NOT remove xenstore device entries:
- * that is the toolstack's job (xensim_xl_destroy()).
+ * xensim_domain_destroy() - destroy a domain as the hypervisor does: its event channels close
+ * (peers see them as unbound), its ioreq servers vanish, waiting MMIO accesses fail with
+ * -ESRCH, and xenstore fires @releaseDomain. As on Xen, grant and foreign mappings of its pages
+ * held by backends stay valid until the backends unmap them (the unmaps succeed); the dying
+ * domain lingers until then (its domid cannot be reused, its counters stay readable).
+ * Does NOT remove xenstore device entries: that is the toolstack's job (xensim_xl_destroy()).
  */
 int xensim_domain_destroy(xensim *x, uint32_t domid);
 
@@ -267,8 +268,10 @@ int xensim_grant_access(xensim_guest *g, uint32_t backend_domid, uint64_t gfn, b
 
 /**
  * xensim_grant_end_access() - end access like Linux's gnttab_end_foreign_access_ref():
- * fails with -EBUSY if the grant is still mapped (or being copied) by the backend; the machine
- * then counts gnt_end_busy and the guest marks the device broken (xensim_guest_broken()).
+ * fails with -EBUSY if the grant is still mapped by the backend; the machine then counts
+ * gnt_end_busy and the guest marks the device broken (xensim_guest_broken()); the ref stays
+ * allocated (Linux leaks it). A grant copy in progress is not detected (see doc/xensim.md).
+ * -EINVAL if @gref is not a ref this guest handle allocated.
  */
 int xensim_grant_end_access(xensim_guest *g, uint32_t gref);
 
@@ -314,13 +317,16 @@ int xensim_dma_free(xensim_guest *g, uint64_t dma, uint64_t gpa, size_t len);
  * range covers @addr, fills that vCPU's slot in the server's shared page, marks it READY and
  * signals the vCPU's event channel; the call returns when the backend has set IORESP_READY and
  * notified. -EFAULT if no server claims the address (an Arm guest would take a data abort),
- * -ETIMEDOUT after the guest's timeout (default 5000 ms), -ESRCH if the domain died.
- * Blocking: the backend must run in another thread or process.
+ * -ETIMEDOUT after the guest's timeout (default 5000 ms), -ESRCH if the domain died, -EBUSY if
+ * the vCPU already has an access outstanding, -EINVAL for a bad vCPU or size (1, 2, 4, 8).
+ * Blocking: the backend must run in another thread or process. Accesses on different vCPUs
+ * may run concurrently from different threads (each vCPU has its own connection).
  */
 int xensim_mmio_read(xensim_guest *g, unsigned int vcpu, uint64_t addr, unsigned int size,
 		     uint64_t *val_out);
 int xensim_mmio_write(xensim_guest *g, unsigned int vcpu, uint64_t addr, unsigned int size,
 		      uint64_t val);
+/* Timeout of this guest's accesses in ms; <= 0 restores the default (5000). */
 void xensim_guest_set_timeout(xensim_guest *g, int timeout_ms);
 
 /**

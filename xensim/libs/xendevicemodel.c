@@ -78,7 +78,8 @@ DROPIN_EXPORT int xendevicemodel_nr_vcpus(xendevicemodel_handle *h, domid_t domi
 DROPIN_EXPORT int xendevicemodel_create_ioreq_server(xendevicemodel_handle *h, domid_t domid,
 						     int handle_bufioreq, ioservid_t *id)
 {
-	struct hv_dm_req q = { .sub = HV_DM_CREATE, .domid = domid,
+	struct hv_dm_req q = { .sub = HV_DM_CREATE,
+			       .domid = domid,
 			       .a = (uint32_t)handle_bufioreq };
 	struct hv_dm_rep r;
 	int rc = dm(h, &q, &r);
@@ -93,8 +94,9 @@ DROPIN_EXPORT int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *h,
 						       xen_pfn_t *bufioreq_gfn,
 						       evtchn_port_t *bufioreq_port)
 {
-	struct hv_dm_req q = { .sub = HV_DM_GET_INFO, .domid = domid, .id = id,
-			       .a = ioreq_gfn || bufioreq_gfn };
+	struct hv_dm_req q = {
+		.sub = HV_DM_GET_INFO, .domid = domid, .id = id, .a = ioreq_gfn || bufioreq_gfn
+	};
 	struct hv_dm_rep r;
 	int rc = dm(h, &q, &r);
 
@@ -112,8 +114,9 @@ DROPIN_EXPORT int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *h,
 static int range(xendevicemodel_handle *h, uint32_t sub, domid_t domid, ioservid_t id,
 		 uint32_t type, uint64_t start, uint64_t end)
 {
-	struct hv_dm_req q = { .sub = sub, .domid = domid, .id = id, .a = type, .b = start,
-			       .c = end };
+	struct hv_dm_req q = {
+		.sub = sub, .domid = domid, .id = id, .a = type, .b = start, .c = end
+	};
 
 	return dm(h, &q, NULL);
 }
@@ -136,10 +139,10 @@ DROPIN_EXPORT int xendevicemodel_unmap_io_range_from_ioreq_server(xendevicemodel
 		     is_mmio ? XEN_DMOP_IO_RANGE_MEMORY : XEN_DMOP_IO_RANGE_PORT, start, end);
 }
 
-DROPIN_EXPORT int xendevicemodel_map_pcidev_to_ioreq_server(xendevicemodel_handle *h,
-							    domid_t domid, ioservid_t id,
-							    uint16_t segment, uint8_t bus,
-							    uint8_t device, uint8_t function)
+DROPIN_EXPORT int xendevicemodel_map_pcidev_to_ioreq_server(xendevicemodel_handle *h, domid_t domid,
+							    ioservid_t id, uint16_t segment,
+							    uint8_t bus, uint8_t device,
+							    uint8_t function)
 {
 	uint64_t sbdf = XEN_DMOP_PCI_SBDF(segment, bus, device, function);
 
@@ -167,8 +170,9 @@ DROPIN_EXPORT int xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *h, 
 DROPIN_EXPORT int xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *h, domid_t domid,
 							ioservid_t id, int enabled)
 {
-	struct hv_dm_req q = { .sub = HV_DM_SET_STATE, .domid = domid, .id = id,
-			       .a = enabled != 0 };
+	struct hv_dm_req q = {
+		.sub = HV_DM_SET_STATE, .domid = domid, .id = id, .a = enabled != 0
+	};
 
 	return dm(h, &q, NULL);
 }
@@ -184,8 +188,9 @@ DROPIN_EXPORT int xendevicemodel_set_irq_level(xendevicemodel_handle *h, domid_t
 DROPIN_EXPORT int xendevicemodel_set_isa_irq_level(xendevicemodel_handle *h, domid_t domid,
 						   uint8_t irq, unsigned int level)
 {
-	struct hv_dm_req q = { .sub = HV_DM_SET_ISA_IRQ_LEVEL, .domid = domid, .a = irq,
-			       .b = level };
+	struct hv_dm_req q = {
+		.sub = HV_DM_SET_ISA_IRQ_LEVEL, .domid = domid, .a = irq, .b = level
+	};
 
 	return dm(h, &q, NULL);
 }
@@ -193,8 +198,9 @@ DROPIN_EXPORT int xendevicemodel_set_isa_irq_level(xendevicemodel_handle *h, dom
 DROPIN_EXPORT int xendevicemodel_inject_msi(xendevicemodel_handle *h, domid_t domid,
 					    uint64_t msi_addr, uint32_t msi_data)
 {
-	struct hv_dm_req q = { .sub = HV_DM_INJECT_MSI, .domid = domid, .a = msi_data,
-			       .b = msi_addr };
+	struct hv_dm_req q = {
+		.sub = HV_DM_INJECT_MSI, .domid = domid, .a = msi_data, .b = msi_addr
+	};
 
 	return dm(h, &q, NULL);
 }
@@ -209,9 +215,8 @@ DROPIN_EXPORT int xendevicemodel_map_mem_type_to_ioreq_server(xendevicemodel_han
 }
 
 DROPIN_EXPORT int xendevicemodel_set_pci_intx_level(xendevicemodel_handle *h, domid_t domid,
-						    uint16_t segment, uint8_t bus,
-						    uint8_t device, uint8_t intx,
-						    unsigned int level)
+						    uint16_t segment, uint8_t bus, uint8_t device,
+						    uint8_t intx, unsigned int level)
 {
 	return dropin_ret(-ENOSYS);
 }

@@ -22,8 +22,7 @@ struct xenevtchn_handle {
 	int fd;
 };
 
-DROPIN_EXPORT xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger,
-					       unsigned int flags)
+DROPIN_EXPORT xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
 {
 	xenevtchn_handle *h = calloc(1, sizeof(*h));
 	struct hvc_call call = { .op = HV_EVTCHN_OPEN };
@@ -106,8 +105,7 @@ DROPIN_EXPORT xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_han
 	return port_call(h, HV_EVTCHN_BIND_INTERDOMAIN, domid, remote_port);
 }
 
-DROPIN_EXPORT xenevtchn_port_or_error_t xenevtchn_bind_virq(xenevtchn_handle *h,
-							    unsigned int virq)
+DROPIN_EXPORT xenevtchn_port_or_error_t xenevtchn_bind_virq(xenevtchn_handle *h, unsigned int virq)
 {
 	return dropin_ret(-ENOSYS);
 }

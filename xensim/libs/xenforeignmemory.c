@@ -100,17 +100,20 @@ static int map_valid(int fd, uint8_t *base, const xen_pfn_t *arr, const int *err
 	return 0;
 }
 
-static int map_rpc(xenforeignmemory_handle *h, uint32_t dom, uint8_t *base, int prot,
-		   size_t pages, const xen_pfn_t *arr, int *err, struct ram_entry **entry)
+static int map_rpc(xenforeignmemory_handle *h, uint32_t dom, uint8_t *base, int prot, size_t pages,
+		   const xen_pfn_t *arr, int *err, struct ram_entry **entry)
 {
-	struct hv_fmem_map q = { .vaddr = (uintptr_t)base, .count = (uint32_t)pages,
+	struct hv_fmem_map q = { .vaddr = (uintptr_t)base,
+				 .count = (uint32_t)pages,
 				 .prot = (uint32_t)prot,
-				 .dom = { .domid = dom, .known_instance = ram_cache_known(&h->ram, dom) } };
+				 .dom = { .domid = dom,
+					  .known_instance = ram_cache_known(&h->ram, dom) } };
 	size_t rep_len = sizeof(struct hv_dom_info) + pages * sizeof(int32_t);
 	uint8_t *rep = malloc(rep_len);
 	struct iovec iov[2] = { { &q, sizeof(q) }, { (void *)arr, pages * sizeof(uint64_t) } };
-	struct hvc_call call = { .op = HV_FMEM_MAP, .iov = iov, .niov = 2, .rep = rep,
-				 .rep_cap = rep_len };
+	struct hvc_call call = {
+		.op = HV_FMEM_MAP, .iov = iov, .niov = 2, .rep = rep, .rep_cap = rep_len
+	};
 	int rc;
 
 	_Static_assert(sizeof(xen_pfn_t) == sizeof(uint64_t), "xen_pfn_t is 64-bit");
@@ -130,8 +133,8 @@ static int map_rpc(xenforeignmemory_handle *h, uint32_t dom, uint8_t *base, int 
 	return rc;
 }
 
-static void *map_locked(xenforeignmemory_handle *h, uint32_t dom, void *addr, int prot,
-			int flags, size_t pages, const xen_pfn_t arr[], int err[])
+static void *map_locked(xenforeignmemory_handle *h, uint32_t dom, void *addr, int prot, int flags,
+			size_t pages, const xen_pfn_t arr[], int err[])
 {
 	size_t len = pages * PAGE;
 	uint8_t *base = reserve(addr, len, flags);
@@ -158,8 +161,8 @@ static void *map_locked(xenforeignmemory_handle *h, uint32_t dom, void *addr, in
 }
 
 DROPIN_EXPORT void *xenforeignmemory_map2(xenforeignmemory_handle *h, uint32_t dom, void *addr,
-					  int prot, int flags, size_t pages,
-					  const xen_pfn_t arr[], int err[])
+					  int prot, int flags, size_t pages, const xen_pfn_t arr[],
+					  int err[])
 {
 	int *own = NULL, saved;
 	void *p;
@@ -212,11 +215,18 @@ xenforeignmemory_map_resource(xenforeignmemory_handle *h, domid_t domid, unsigne
 			      unsigned int id, unsigned long frame, unsigned long nr_frames,
 			      void **paddr, int prot, int flags)
 {
-	struct hv_res_req q = { .domid = domid, .type = type, .id = id, .prot = (uint32_t)prot,
-				.frame = frame, .nr = nr_frames };
+	struct hv_res_req q = { .domid = domid,
+				.type = type,
+				.id = id,
+				.prot = (uint32_t)prot,
+				.frame = frame,
+				.nr = nr_frames };
 	struct iovec iov = { &q, sizeof(q) };
 	struct hv_res_rep rep;
-	struct hvc_call call = { .op = HV_FMEM_MAP_RESOURCE, .iov = &iov, .niov = 1, .rep = &rep,
+	struct hvc_call call = { .op = HV_FMEM_MAP_RESOURCE,
+				 .iov = &iov,
+				 .niov = 1,
+				 .rep = &rep,
 				 .rep_cap = sizeof(rep) };
 	xenforeignmemory_resource_handle *res;
 	void *p = MAP_FAILED;

@@ -21,7 +21,7 @@
 #include "dropin.h"
 #include "hmap.h"
 
-#define PAGE 4096u
+#define PAGE	      4096u
 #define MAX_COPY_DOMS 64u
 
 struct xengntdev_handle {
@@ -174,9 +174,13 @@ static int map_rpc(xengnttab_handle *h, struct map_args *a, uint8_t *base,
 		   const struct dom_table *t, void *rep, size_t rep_len)
 {
 	struct hv_gnt_map req = {
-		.vaddr = (uintptr_t)base, .count = a->count, .prot = (uint32_t)a->prot,
-		.ndoms = t->n, .notify_flags = a->notify_flags,
-		.notify_offset = a->notify_offset, .notify_port = a->notify_port,
+		.vaddr = (uintptr_t)base,
+		.count = a->count,
+		.prot = (uint32_t)a->prot,
+		.ndoms = t->n,
+		.notify_flags = a->notify_flags,
+		.notify_offset = a->notify_offset,
+		.notify_port = a->notify_port,
 	};
 	struct iovec iov[4] = {
 		{ &req, sizeof(req) },
@@ -184,8 +188,11 @@ static int map_rpc(xengnttab_handle *h, struct map_args *a, uint8_t *base,
 		{ (void *)a->refs, a->count * sizeof(uint32_t) },
 		{ t->index, a->count * sizeof(uint16_t) },
 	};
-	struct hvc_call call = { .op = HV_GNT_MAP, .iov = iov, .niov = t->n > 1 ? 4 : 3,
-				 .rep = rep, .rep_cap = rep_len };
+	struct hvc_call call = { .op = HV_GNT_MAP,
+				 .iov = iov,
+				 .niov = t->n > 1 ? 4 : 3,
+				 .rep = rep,
+				 .rep_cap = rep_len };
 	int rc = hvc_call(h->c, &call);
 
 	if (rc >= 0 && call.rep_len != rep_len)
@@ -252,8 +259,8 @@ static void *map_common(xengnttab_handle *h, struct map_args *a)
 	return p;
 }
 
-DROPIN_EXPORT void *xengnttab_map_grant_refs(xengnttab_handle *h, uint32_t count,
-					     uint32_t *domids, uint32_t *refs, int prot)
+DROPIN_EXPORT void *xengnttab_map_grant_refs(xengnttab_handle *h, uint32_t count, uint32_t *domids,
+					     uint32_t *refs, int prot)
 {
 	struct map_args a = { .count = count, .domids = domids, .refs = refs, .prot = prot };
 
@@ -342,8 +349,7 @@ static int copy_prepare(xengnttab_handle *h, uint32_t count, xengnttab_grant_cop
 		if (s[i].flags & GNTCOPY_dest_gref)
 			domids[n++] = s[i].dest.foreign.domid;
 	}
-	rc = dom_table_build(t, &h->ram, n ? n : 1, n ? domids : (uint32_t[]){ 0 },
-			     MAX_COPY_DOMS);
+	rc = dom_table_build(t, &h->ram, n ? n : 1, n ? domids : (uint32_t[]){ 0 }, MAX_COPY_DOMS);
 	for (i = 0; !rc && i < count; i++) {
 		out[i] = (struct hv_copy_seg){ .flags = s[i].flags, .len = s[i].len };
 		if (s[i].flags & GNTCOPY_source_gref) {
@@ -361,8 +367,8 @@ static int copy_prepare(xengnttab_handle *h, uint32_t count, xengnttab_grant_cop
 	return rc;
 }
 
-static void *copy_ptr(xengnttab_handle *h, const struct dom_table *t, uint16_t dom,
-		      uint64_t frame, uint16_t off)
+static void *copy_ptr(xengnttab_handle *h, const struct dom_table *t, uint16_t dom, uint64_t frame,
+		      uint16_t off)
 {
 	struct ram_entry *e = ram_cache_find(&h->ram, t->doms[dom].domid);
 	uint8_t *ram = e ? ram_cache_map(e) : NULL;
@@ -499,9 +505,8 @@ DROPIN_EXPORT void *xengntshr_share_pages(xengntshr_handle *h, uint32_t domid, i
 	return NULL;
 }
 
-DROPIN_EXPORT void *xengntshr_share_page_notify(xengntshr_handle *h, uint32_t domid,
-						uint32_t *ref, int writable,
-						uint32_t notify_offset,
+DROPIN_EXPORT void *xengntshr_share_page_notify(xengntshr_handle *h, uint32_t domid, uint32_t *ref,
+						int writable, uint32_t notify_offset,
 						evtchn_port_t notify_port)
 {
 	errno = ENOSYS;

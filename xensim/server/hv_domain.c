@@ -29,7 +29,8 @@ static struct hv_domain *find(struct list *head, uint32_t domid)
 {
 	struct list *pos, *tmp;
 
-	list_for_each_safe(pos, tmp, head) {
+	list_for_each_safe(pos, tmp, head)
+	{
 		struct hv_domain *d = container_of(pos, struct hv_domain, link);
 
 		if (d->domid == domid)
@@ -251,7 +252,8 @@ void domains_free_all(struct hv_server *srv)
 {
 	struct list *pos, *tmp;
 
-	list_for_each_safe(pos, tmp, &srv->domains) {
+	list_for_each_safe(pos, tmp, &srv->domains)
+	{
 		struct hv_domain *d = container_of(pos, struct hv_domain, link);
 
 		if (d != srv->dom0)

@@ -297,8 +297,7 @@ void h_evtchn_bind_unbound(struct hv_client *c, const void *p, size_t len, struc
 	reply_port(r, port->port);
 }
 
-void h_evtchn_bind_interdomain(struct hv_client *c, const void *p, size_t len,
-			       struct hv_reply *r)
+void h_evtchn_bind_interdomain(struct hv_client *c, const void *p, size_t len, struct hv_reply *r)
 {
 	const struct hv_evtchn_req *req = p;
 	struct hv_domain *ld = local_domain(c, &r->rc), *rd;

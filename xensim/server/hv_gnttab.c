@@ -51,8 +51,7 @@ static int16_t frame_of(struct hv_domain *d, uint32_t ref, uint64_t *frame)
 }
 
 /* Validate and pin one grant for a mapping. */
-static int16_t pin(struct hv_domain *d, uint32_t ref, uint32_t mapper, bool write,
-		   uint64_t *frame)
+static int16_t pin(struct hv_domain *d, uint32_t ref, uint32_t mapper, bool write, uint64_t *frame)
 {
 	uint32_t *word, old, new;
 	int16_t st;
@@ -170,7 +169,8 @@ static int check_notify(struct hv_client *c, const struct hv_gnt_map *req, struc
 	m->notify_flags = req->notify_flags;
 	m->notify_offset = req->notify_offset;
 	m->notify_port = req->notify_port;
-	/* gntdev: a clear-byte notification needs a writable mapping (IOCTL_GNTDEV_SET_UNMAP_NOTIFY). */
+	/* gntdev: a clear-byte notification needs a writable mapping
+	 * (IOCTL_GNTDEV_SET_UNMAP_NOTIFY). */
 	if ((m->notify_flags & HV_GNT_MAP_NOTIFY_BYTE) &&
 	    (!m->writable || m->notify_offset >= m->count * XENSIM_PAGE_SIZE))
 		return -EINVAL;
@@ -261,8 +261,8 @@ static void notify_on_unmap(struct hv_client *c, struct gnt_mapping *m)
 		/* The kernel clears the byte through its own mapping; we write the RAM memfd. */
 		if (frame < d->ram_bytes / XENSIM_PAGE_SIZE &&
 		    pwrite(d->ram_fd, &zero, 1,
-			   (off_t)(frame * XENSIM_PAGE_SIZE + m->notify_offset % XENSIM_PAGE_SIZE)) <
-			    0) {
+			   (off_t)(frame * XENSIM_PAGE_SIZE +
+				   m->notify_offset % XENSIM_PAGE_SIZE)) < 0) {
 			/* nothing to report to: gntdev ignores this too */
 		}
 	}
@@ -324,8 +324,8 @@ void gnt_release_all(struct hv_client *c)
 
 /* ---- grant copy ---- */
 
-static int16_t copy_check(struct hv_server *srv, struct hv_domain *d, uint32_t ref,
-			  uint32_t mapper, bool write, uint64_t *frame)
+static int16_t copy_check(struct hv_server *srv, struct hv_domain *d, uint32_t ref, uint32_t mapper,
+			  bool write, uint64_t *frame)
 {
 	int16_t st;
 
@@ -361,8 +361,7 @@ static void copy_one(struct hv_client *c, struct hv_domain **d, const struct hv_
 		st = copy_check(c->srv, d[s->src_dom], s->src_ref, c->domid, false,
 				&res->src_frame);
 	if (st == GNTST_okay && (s->flags & GNTCOPY_dest_gref))
-		st = copy_check(c->srv, d[s->dst_dom], s->dst_ref, c->domid, true,
-				&res->dst_frame);
+		st = copy_check(c->srv, d[s->dst_dom], s->dst_ref, c->domid, true, &res->dst_frame);
 	res->status = st;
 	if (s->flags & GNTCOPY_source_gref && d[s->src_dom]) {
 		d[s->src_dom]->cnt.gnt_copy_segs++;
@@ -376,7 +375,8 @@ static void copy_one(struct hv_client *c, struct hv_domain **d, const struct hv_
 }
 
 static int copy_all(struct hv_client *c, const struct hv_gnt_copy *req,
-		    const struct hv_dom_ref *doms, const struct hv_copy_seg *segs, struct hv_reply *r)
+		    const struct hv_dom_ref *doms, const struct hv_copy_seg *segs,
+		    struct hv_reply *r)
 {
 	struct hv_domain *d[64] = { 0 };
 	struct hv_dom_info *info;

@@ -53,8 +53,8 @@ static inline void list_del(struct list *n)
 	list_init(n);
 }
 
-#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
-#define list_for_each_safe(pos, tmp, head)                                                          \
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+#define list_for_each_safe(pos, tmp, head)                                                         \
 	for (pos = (head)->next, tmp = pos->next; pos != (head); pos = tmp, tmp = pos->next)
 
 /* ---- objects ---- */
@@ -96,8 +96,8 @@ struct hv_port {
 	uint8_t state;
 	uint32_t remote_dom; /* unbound: who may bind; interdomain: the peer's domain */
 	uint32_t remote_port;
-	uint32_t attr_dom;		/* domain the binding is counted against */
-	struct hv_client *owner;	/* NULL: owned by the hypervisor (ioreq vCPU port) */
+	uint32_t attr_dom;	 /* domain the binding is counted against */
+	struct hv_client *owner; /* NULL: owned by the hypervisor (ioreq vCPU port) */
 	struct list owner_link;
 	struct hv_ioreq_server *ios; /* hypervisor ports: the server and vCPU */
 	uint32_t vcpu;
@@ -232,7 +232,7 @@ struct hv_server {
 };
 
 /* ---- hv_server.c ---- */
-void hv_loop(struct hv_server *srv);	   /* run until srv->stop */
+void hv_loop(struct hv_server *srv);	  /* run until srv->stop */
 void hv_close_all(struct hv_server *srv); /* free every client and domain */
 typedef void (*hv_handler)(struct hv_client *c, const void *p, size_t len, struct hv_reply *r);
 void *reply_put(struct hv_reply *r, size_t len); /* zeroed space at the end, NULL: -ENOMEM */
@@ -283,8 +283,7 @@ void evtchn_release_client(struct hv_client *c);
 void evsock_event(struct hv_client *c, uint32_t events);
 void h_evtchn_open(struct hv_client *c, const void *p, size_t len, struct hv_reply *r);
 void h_evtchn_bind_unbound(struct hv_client *c, const void *p, size_t len, struct hv_reply *r);
-void h_evtchn_bind_interdomain(struct hv_client *c, const void *p, size_t len,
-			       struct hv_reply *r);
+void h_evtchn_bind_interdomain(struct hv_client *c, const void *p, size_t len, struct hv_reply *r);
 void h_evtchn_unbind(struct hv_client *c, const void *p, size_t len, struct hv_reply *r);
 void h_evtchn_notify(struct hv_client *c, const void *p, size_t len, struct hv_reply *r);
 

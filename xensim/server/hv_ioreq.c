@@ -203,7 +203,8 @@ int ioreq_get_info(struct hv_client *c, struct hv_domain *d, uint32_t id, bool g
 
 	if (!ioreq_lookup(c, d, id, &err))
 		return err;
-	/* Legacy gfn mapping of the pages into the guest is x86-only (arch_ioreq_server_map_pages). */
+	/* Legacy gfn mapping of the pages into the guest is x86-only (arch_ioreq_server_map_pages).
+	 */
 	if (gfns)
 		return -EOPNOTSUPP;
 	out->r2 = 0; /* no bufioreq event channel */
@@ -227,8 +228,8 @@ void ioreq_release_client(struct hv_client *c)
 	}
 	/* Like a device model's privcmd fd: its servers go with it (see doc/xensim.md). */
 	while (!list_empty(&c->servers))
-		ioreq_destroy_server(container_of(c->servers.next, struct hv_ioreq_server,
-						  creator_link));
+		ioreq_destroy_server(
+			container_of(c->servers.next, struct hv_ioreq_server, creator_link));
 }
 
 void ioreq_fail_domain(struct hv_domain *d, int err)
@@ -244,7 +245,8 @@ void ioreq_expire(struct hv_server *srv, uint64_t now)
 {
 	struct list *pos, *tmp;
 
-	list_for_each_safe(pos, tmp, &srv->waits) {
+	list_for_each_safe(pos, tmp, &srv->waits)
+	{
 		struct vcpu_wait *w = container_of(pos, struct vcpu_wait, link);
 		uint32_t i;
 
@@ -262,7 +264,8 @@ int ioreq_next_timeout_ms(struct hv_server *srv, uint64_t now)
 	struct list *pos, *tmp;
 	uint64_t min = UINT64_MAX;
 
-	list_for_each_safe(pos, tmp, &srv->waits) {
+	list_for_each_safe(pos, tmp, &srv->waits)
+	{
 		struct vcpu_wait *w = container_of(pos, struct vcpu_wait, link);
 
 		if (w->deadline_ns < min)

@@ -99,8 +99,7 @@ static void kill_client(struct hv_client *c)
 	c->dead = true;
 }
 
-static int queue_out(struct hv_client *c, const uint8_t *data, size_t len, const int *fds,
-		     int nfds)
+static int queue_out(struct hv_client *c, const uint8_t *data, size_t len, const int *fds, int nfds)
 {
 	struct outbuf *o = malloc(sizeof(*o) + len);
 	int i;
@@ -172,8 +171,8 @@ static void send_reply(struct hv_client *c, int32_t rc, const void *data, size_t
 	}
 	/* Partial or blocked: queue the rest (descriptors went with the first byte if n > 0). */
 	if ((size_t)n < sizeof(hdr)) {
-		if (queue_out(c, (uint8_t *)&hdr + n, sizeof(hdr) - (size_t)n, fds,
-			      n ? 0 : nfds) < 0 ||
+		if (queue_out(c, (uint8_t *)&hdr + n, sizeof(hdr) - (size_t)n, fds, n ? 0 : nfds) <
+			    0 ||
 		    (len && queue_out(c, data, len, NULL, 0) < 0))
 			kill_client(c);
 	} else if (queue_out(c, (const uint8_t *)data + (n - (ssize_t)sizeof(hdr)),
@@ -253,8 +252,7 @@ static const struct {
 	[HV_GNT_COPY] = { h_gnt_copy, sizeof(struct hv_gnt_copy) },
 	[HV_EVTCHN_OPEN] = { h_evtchn_open, 0 },
 	[HV_EVTCHN_BIND_UNBOUND] = { h_evtchn_bind_unbound, sizeof(struct hv_evtchn_req) },
-	[HV_EVTCHN_BIND_INTERDOMAIN] = { h_evtchn_bind_interdomain,
-					 sizeof(struct hv_evtchn_req) },
+	[HV_EVTCHN_BIND_INTERDOMAIN] = { h_evtchn_bind_interdomain, sizeof(struct hv_evtchn_req) },
 	[HV_EVTCHN_UNBIND] = { h_evtchn_unbind, sizeof(struct hv_evtchn_req) },
 	[HV_EVTCHN_NOTIFY] = { h_evtchn_notify, sizeof(struct hv_evtchn_req) },
 	[HV_DM] = { h_dm, sizeof(struct hv_dm_req) },
@@ -327,7 +325,8 @@ static int read_some(struct hv_client *c)
 
 static void client_readable(struct hv_client *c)
 {
-	/* Bounded: a flood from one client must not starve the others (epoll is level-triggered). */
+	/* Bounded: a flood from one client must not starve the others (epoll is level-triggered).
+	 */
 	for (int rounds = 0; rounds < 64 && !c->dead && !c->busy; rounds++) {
 		int st = read_some(c);
 
@@ -402,7 +401,8 @@ static void reap(struct hv_server *srv)
 {
 	struct list *pos, *tmp;
 
-	list_for_each_safe(pos, tmp, &srv->clients) {
+	list_for_each_safe(pos, tmp, &srv->clients)
+	{
 		struct hv_client *c = container_of(pos, struct hv_client, link);
 
 		if (c->dead)
