@@ -46,7 +46,7 @@ n=$(wc -l <"$tmp/headers")
 sed 's/^[^|]*|//' "$tmp/headers" >"$tmp/own"
 
 check_c() {
-	while IFS='|' read -r inc path; do
+	while IFS='|' read -r inc _; do
 		printf '#include <%s>\n#include <%s>\n' "$inc" "$inc" >"$tmp/one.c"
 		# shellcheck disable=SC2086
 		if ! "$comp" -std=c11 -Wall -Wextra -pedantic -Werror -Wstrict-prototypes -Wundef \
@@ -55,7 +55,7 @@ check_c() {
 			head -n 40 "$tmp/err" >&2
 			fail=1
 		fi
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086,SC1003,SC2020
 		"$comp" -std=c11 $incflags -M -MT x "$tmp/one.c" 2>/dev/null | tr ' \\' '\n\n' |
 			grep -vF -f "$tmp/own" | grep -E '(^|/)xen[^/]*\.h$|/xen/' >"$tmp/xen" || true
 		if [ -s "$tmp/xen" ]; then
@@ -76,7 +76,7 @@ check_c() {
 }
 
 check_cxx() {
-	while IFS='|' read -r inc path; do
+	while IFS='|' read -r inc _; do
 		echo "#include <$inc>"
 	done <"$tmp/headers" >"$tmp/all.cc"
 	# Reference every public function so the object names each one as it would be linked.

@@ -35,8 +35,7 @@ import re
 import shutil
 import sys
 
-SECTION3_TITLE = "libvirtio-xen Manual"
-SECTION7_TITLE = "libvirtio-xen Manual"
+MANUAL = "libvirtio-xen Manual"
 
 # Characters the headers use that roff should not get raw (output stays 7-bit clean).
 GLYPHS = {
@@ -47,11 +46,7 @@ GLYPHS = {
     "\u00b5": r"\(mc", "\u2248": r"\(~~", "\u2022": r"\(bu",
 }
 
-warnings_seen = []
-
-
 def warn(msg):
-    warnings_seen.append(msg)
     print("gen-manpages: " + msg, file=sys.stderr)
 
 
@@ -93,7 +88,7 @@ def comment_lines(raw):
     lines = []
     for line in body.split("\n"):
         line = line.rstrip()
-        line = re.sub(r"^\s*\*(?: (?=\t)| |(?=\t)|$)", "", line, count=1)
+        line = re.sub(r"^\s*\*(?: (?=\t)| )?", "", line, count=1)
         lines.append(line)
     while lines and not lines[0].strip():
         lines.pop(0)
@@ -218,20 +213,14 @@ def parse_header(path):
             i += 1
             continue
         # A declaration: up to the ';' (or closing brace of an inline definition) at depth 0.
-        start, depth, text = i, 0, []
-        in_comment = False
+        start, text = i, []
         while i < n:
             text.append(lines[i])
-            code = strip_code(("/*" if in_comment else "") + lines[i])
-            if in_comment and "*/" not in lines[i]:
-                code = ""
-            in_comment = (in_comment or "/*" in lines[i]) and not lines[i].rstrip().endswith(
-                "*/"
-            ) and lines[i].rfind("/*") > lines[i].rfind("*/")
-            depth += code.count("{") - code.count("}")
             i += 1
+            code = strip_code("\n".join(text))
+            depth = code.count("{") - code.count("}")
             c = code.rstrip()
-            if depth <= 0 and (c.endswith(";") or (c.endswith("}") and "(" in "".join(text))):
+            if depth <= 0 and (c.endswith(";") or (c.endswith("}") and "(" in code)):
                 if c.endswith("}") and i < n and lines[i].strip() == ";":
                     i += 1
                 break
@@ -253,6 +242,8 @@ def parse_header(path):
 # --------------------------------------------------------------------------------------------
 # Doc comment structure
 
+# "@name: text" or "@a, @b: text"; a "(note)" may follow a name.
+PARAM_RE = re.compile(r"\s*((?:@\w+(?:\s*\([^)]*\))?\s*,?\s*)+):\s*(.*)$")
 NAMES_RE = re.compile(r"^((?:[A-Za-z_]\w*\(\)\s*(?:/|,|and|or)?\s*)+?)\s*-\s+(.*)$", re.S)
 
 
@@ -280,11 +271,11 @@ class Doc:
         self.names = []
         self.summary = ""
         self.lead = ""  # rest of the head paragraph
-        self.params = []  # (name, text)
+        self.params = []  # (label, text, [names])
         self.body = []  # comment lines after the head and params
         k = 0
         head = []
-        while k < len(lines) and lines[k].strip() and not lines[k].lstrip().startswith("@"):
+        while k < len(lines) and lines[k].strip() and not PARAM_RE.match(lines[k]):
             head.append(lines[k].strip())
             k += 1
         head_text = " ".join(head)
@@ -293,31 +284,19 @@ class Doc:
             self.names = re.findall(r"(\w+)\(\)", m.group(1))
             head_text = m.group(2)
         self.summary, self.lead = first_sentence(head_text)
-        while k < len(lines) and lines[k].lstrip().startswith("@"):
-            pm = re.match(r"\s*@(\w+)(?:\s*\([^)]*\))?\s*:\s*(.*)$", lines[k])
-            k += 1
+        # Parameters, each continued on indented lines.
+        while k < len(lines):
+            pm = PARAM_RE.match(lines[k])
             if not pm:
-                # "@a, @b, @c: text" documents several at once
-                pm2 = re.match(r"\s*((?:@\w+,?\s*)+):\s*(.*)$", lines[k - 1])
-                if pm2:
-                    names = re.findall(r"@(\w+)", pm2.group(1))
-                    text = [pm2.group(2)]
-                    while k < len(lines) and lines[k].strip() and lines[k][:1] in (" ",) \
-                            and not lines[k].lstrip().startswith("@"):
-                        text.append(lines[k].strip())
-                        k += 1
-                    self.params.append((", ".join(names), " ".join(text), names))
-                continue
+                break
+            k += 1
+            names = re.findall(r"@(\w+)", pm.group(1))
             text = [pm.group(2)]
-            while (
-                k < len(lines)
-                and lines[k].strip()
-                and not lines[k].lstrip().startswith("@")
-                and lines[k][:1] == " "
-            ):
+            while k < len(lines) and lines[k][:1] == " " and lines[k].strip() \
+                    and not lines[k].lstrip().startswith("@"):
                 text.append(lines[k].strip())
                 k += 1
-            self.params.append((pm.group(1), " ".join(text), [pm.group(1)]))
+            self.params.append((", ".join(names), " ".join(text), names))
         self.body = lines[k:]
 
 
@@ -385,11 +364,24 @@ def is_code(line):
 
 
 def render_blocks(lines, mk, out):
-    """Comment lines to roff: paragraphs, lists, code examples."""
+    """Comment lines to roff: paragraphs, (nested) lists, code examples.
+
+    A line starting with a tab is code. "- ", "* " or "1. " starts a list item; deeper-indented
+    items nest; an indented line continues the deepest item it is indented under; a line at
+    column 0 ends every list.
+    """
     k, n = 0, len(lines)
-    state = "start"  # "start", "para", "list", "code"
-    list_indent = 0
+    stack = []  # open list levels: [bullet indent, .IP width]
+    # Whether text precedes in the current paragraph, so a new one needs .PP.
+    started = bool(out) and not re.match(r"\.(PP|SH|SS|TP|IP|EE)\b", out[-1])
     need_break = False
+
+    def close_to(depth):
+        while len(stack) > depth:
+            stack.pop()
+            if stack:  # a nested level was opened with .RS
+                out.append(".RE")
+
     while k < n:
         line = lines[k]
         if not line.strip():
@@ -407,40 +399,51 @@ def render_blocks(lines, mk, out):
                     k += 1
                 else:
                     break
-            prefix = min(
-                (len(b) - len(b.lstrip("\t")) for b in block if b.strip()), default=0
-            )
-            out.append(".PP" if state != "list" else ".IP \"\" %d" % list_indent)
+            prefix = min((len(b) - len(b.lstrip("\t")) for b in block if b.strip()), default=0)
+            if stack:
+                out.append('.IP "" %d' % stack[-1][1])
+            elif started:
+                out.append(".PP")
             out.append(".EX")
             for b in block:
                 out.append(mk.code(b[prefix:] if b.startswith("\t") else b.strip()))
             out.append(".EE")
-            state = "code" if state != "list" else "list"
-            need_break = True
+            started, need_break = True, True
             continue
-        item = re.match(r"^(\s*)(-|\d+\.)\s+(.*)$", line)
+        indent = len(line) - len(line.lstrip(" "))
+        item = re.match(r"^(\s*)([-*]|\d+\.)\s+(.*)$", line)
         if item:
-            bullet = "\\(bu" if item.group(2) == "-" else item.group(2)
-            list_indent = 3 if item.group(2) == "-" else 4
-            out.append(".IP %s %d" % (bullet, list_indent))
+            while stack and stack[-1][0] > indent:
+                close_to(len(stack) - 1)
+            if not stack or stack[-1][0] < indent:
+                if stack:
+                    out.append(".RS")
+                elif started:
+                    out.append(".PP")
+                width = 4 if item.group(2)[0].isdigit() else 3
+                stack.append([indent, width])
+            bullet = "\\(bu" if item.group(2) in "-*" else item.group(2)
+            out.append(".IP %s %d" % (bullet, stack[-1][1]))
             out.append(mk.text(item.group(3)))
-            state, need_break = "list", False
+            started, need_break = True, False
             k += 1
             continue
-        indented = line[:1] == " "
-        if state == "list" and indented:
-            if need_break:
-                out.append('.IP "" %d' % list_indent)
-        elif state == "start" and not out:
-            pass
-        elif need_break or state in ("list", "code"):
-            out.append(".PP")
-            state = "para"
-        if not (state == "list" and indented):
-            state = "para"
-        need_break = False
+        if stack and indent > 0:
+            popped = False
+            while len(stack) > 1 and indent <= stack[-1][0]:
+                close_to(len(stack) - 1)
+                popped = True
+            if need_break or popped:
+                out.append('.IP "" %d' % stack[-1][1])
+        else:
+            was_list = bool(stack)
+            close_to(0)
+            if started and (need_break or was_list):
+                out.append(".PP")
         out.append(mk.text(line))
+        started, need_break = True, False
         k += 1
+    close_to(0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -498,12 +501,17 @@ def types_of(item, types):
     return found
 
 
+# Word pairs naming the two halves of a lifetime; "vxen_loop_add_fd" pairs "vxen_loop_del_fd".
+PAIRS = [("new", "free"), ("get", "put"), ("add", "del"), ("start", "stop"), ("open", "close"),
+         ("enable", "disable")]
+
+
 def function_page(item, hdr_name, ctx):
     mk = ctx["markup"]
     doc = Doc(item.comment) if item.comment else None
     names = [g.name for g in item.group]
     out = []
-    page_header(out, item.name, "3", ctx["date"], ctx["version"], SECTION3_TITLE)
+    page_header(out, item.name, "3", ctx["date"], ctx["version"], MANUAL)
     out.append(".SH NAME")
     summary = doc.summary if doc and doc.summary else "undocumented function of libvirtio-xen"
     summary = re.sub(r"@(\w+)", r"\1", summary)
@@ -569,6 +577,12 @@ def function_page(item, hdr_name, ctx):
     for m in re.finditer(r"\b(vxen_\w+)\(\)", text):
         if m.group(1) in ctx["functions"] and m.group(1) not in names:
             see.add(m.group(1))
+    for name in names:  # the other half of a pair: new/free, get/put, add/del, ...
+        for a, b in PAIRS:
+            for x, y in ((a, b), (b, a)):
+                other = re.sub(r"_%s(?=_|$)" % x, "_" + y, name)
+                if other != name and other in ctx["functions"] and other not in names:
+                    see.add(other)
     out.append(".SH SEE ALSO")
     refs = ["%s (3)" % s for s in sorted(see)] + ["virtio-xen (7)"]
     for k, r in enumerate(refs):
@@ -616,7 +630,7 @@ def split_returns(body):
 def overview_page(headers, order, ctx):
     mk = ctx["markup"]
     out = []
-    page_header(out, "virtio-xen", "7", ctx["date"], ctx["version"], SECTION7_TITLE)
+    page_header(out, "virtio-xen", "7", ctx["date"], ctx["version"], MANUAL)
     out.append(".SH NAME")
     out.append("virtio-xen \\- library for grant-aware virtio backends for Xen guests")
     out.append(".SH SYNOPSIS")

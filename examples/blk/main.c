@@ -24,7 +24,8 @@
  *	Create guests paused (xl create -p) and unpause them once the daemon runs.
  *
  *	Explicit mode: serve one device of guest N with the MMIO window at ADDR and the
- *	interrupt N, without xenstore; the daemon exits 0 when the guest goes away.
+ *	interrupt N, without xenstore. Without xenstore nothing tells the daemon that the
+ *	guest died: stop it with SIGTERM (it also exits by itself if it finds the guest gone).
  *
  * OPTIONS
  *	--image PATH      explicit mode: the image (file or block device)
@@ -44,8 +45,8 @@
  *	threads: see DEFAULT_IO below
  *
  * EXIT STATUS
- *	0 stopped by a signal (or, in explicit mode, the guest went away); 1 could not start;
- *	2 bad command line.
+ *	0 stopped by a signal (or, in explicit mode, the guest was found gone); 1 could not
+ *	start; 2 bad command line.
  */
 #include <stdbool.h>
 #include <stdint.h>

@@ -18,8 +18,9 @@
  *		virtio = [ 'type=virtio,device3, transport=mmio, backend=0' ]
  *
  *	Each pty's path is printed on stdout as "d<domid> dev <devid>: /dev/pts/N" and logged.
- *	With --pty-link PATH the daemon also keeps a symlink to it: PATH itself in explicit
- *	mode, PATH.<domid>.<devid> in discovery mode. The pty is raw (cfmakeraw) and starts at
+ *	With --pty-link PATH the daemon also keeps a symlink to it. PATH may contain {domid}
+ *	and {devid}; in discovery mode a PATH without them gets ".<domid>.<devid>" appended.
+ *	The link is removed with the device. The pty is raw (cfmakeraw) and starts at
  *	80x24; when a client changes its window size the guest sees the new size (checked twice
  *	a second; VIRTIO_CONSOLE_F_SIZE).
  *
@@ -62,16 +63,18 @@
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 
+#include <virtio-xen/virtio-xen.h>
+
 #include "daemon.h"
 
-#define RXQ		 0u  /* receiveq0: host → guest, pull mode */
-#define TXQ		 1u  /* transmitq0: guest → host, push mode */
-#define RX_BURST	 64u /* buffers filled per wake-up, so other devices get their turn */
-#define TX_IOV		 64u /* iovec entries per writev (= the default max_segs) */
-#define WINSZ_PERIOD_NS	 500000000L
-#define DEFAULT_COLS	 80
-#define DEFAULT_ROWS	 24
-#define EMERG_WR_OFFSET	 offsetof(struct virtio_console_config, emerg_wr)
+#define RXQ		0u  /* receiveq0: host → guest, pull mode */
+#define TXQ		1u  /* transmitq0: guest → host, push mode */
+#define RX_BURST	64u /* buffers filled per wake-up, so other devices get their turn */
+#define TX_IOV		64u /* iovec entries per writev (= the default max_segs) */
+#define WINSZ_PERIOD_NS 500000000L
+#define DEFAULT_COLS	80
+#define DEFAULT_ROWS	24
+#define EMERG_WR_OFFSET offsetof(struct virtio_console_config, emerg_wr)
 
 enum { KEY_PTY_LINK = 256, KEY_STDIO };
 
@@ -90,13 +93,14 @@ struct tx_priv {
 struct con {
 	vxen_loop *loop;
 	vxen_dev *dev;
-	int in_fd, out_fd;   /* pty master (both), or stdin and stdout; -1: gone */
-	int slave_fd;	     /* the pty's terminal side, held open (see the manual) */
-	int size_fd;	     /* where the window size is read (-1: no F_SIZE) */
-	int timer_fd;	     /* window size check */
-	bool in_polled;	     /* in_fd/out_fd registered with the loop */
-	bool out_polled;     /* out_fd registered separately (stdio) */
+	int master, slave; /* pty mode (the slave side is held open, see the manual); else -1 */
+	int in_fd, out_fd; /* master and master, or stdin and stdout; -1 once gone */
+	bool in_reg;	   /* in_fd registered with the loop (pty: the master, both ways) */
+	bool out_reg;	   /* stdio: stdout registered (it is not when it cannot be polled) */
+	bool in_always;	   /* stdio: stdin cannot be polled (a regular file): always ready */
 	uint32_t in_ev, out_ev;
+	int size_fd;	     /* where the window size comes from (-1: no VIRTIO_CONSOLE_F_SIZE) */
+	int timer_fd;	     /* window size check */
 	bool rx_ready;	     /* the guest may have receive buffers (queue_notify) */
 	bool tx_blocked;     /* the output is full: wait for EPOLLOUT */
 	struct vxen_req *rx; /* a buffer popped while the input had nothing */
@@ -108,31 +112,60 @@ struct con {
 	uint64_t bytes_in, bytes_out, dropped;
 };
 
+static void on_fd(vxen_loop *loop, int fd, uint32_t events, void *payload);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Poll masks                                                                                  */
 
-static void poll_fd(struct con *c, int fd, uint32_t want, uint32_t *have)
+static void set_mask(struct con *c, int fd, uint32_t want, uint32_t *have)
 {
 	if (want != *have && vxen_loop_mod_fd(c->loop, fd, want) == 0)
 		*have = want;
+}
+
+/* stdin is registered only while wanted: a hung-up pipe reports EPOLLHUP whatever the mask. */
+static void poll_stdin(struct con *c, bool want)
+{
+	int r;
+
+	if (want == c->in_reg || c->in_always)
+		return;
+	if (!want) {
+		vxen_loop_del_fd(c->loop, c->in_fd);
+		c->in_reg = false;
+		return;
+	}
+	r = vxen_loop_add_fd(c->loop, c->in_fd, EPOLLIN, on_fd, c);
+	c->in_reg = r == 0;
+	c->in_always = r == -EPERM; /* regular files and /dev/null never block */
+	if (r && r != -EPERM) {
+		vxd_log(LOG_WARNING, "console: %s: cannot poll stdin: %s", vxen_dev_name(c->dev),
+			strerror(-r));
+		c->in_fd = -1;
+	}
 }
 
 /* Ask for input only while the guest has buffers, for output only while it is blocked. */
 static void set_events(struct con *c)
 {
 	uint32_t in = c->in_fd >= 0 && c->rx_ready ? EPOLLIN : 0;
-	uint32_t out = c->tx_blocked ? EPOLLOUT : 0;
+	uint32_t out = c->out_fd >= 0 && c->tx_blocked ? EPOLLOUT : 0;
 
-	if (!c->in_polled)
-		return;
-	if (c->in_fd == c->out_fd) {
-		poll_fd(c, c->in_fd, in | out, &c->in_ev);
+	if (c->master < 0) {
+		if (c->in_fd >= 0)
+			poll_stdin(c, in);
+		if (c->out_reg)
+			set_mask(c, c->out_fd, out, &c->out_ev);
+		if (c->in_always && in)
+			vxen_dev_queue_wake(c->dev, RXQ); /* read again at the next turn */
 		return;
 	}
-	if (c->in_fd >= 0)
-		poll_fd(c, c->in_fd, in, &c->in_ev);
-	if (c->out_polled)
-		poll_fd(c, c->out_fd, out, &c->out_ev);
+	if (c->in_reg && c->in_fd < 0 && c->out_fd < 0) {
+		vxen_loop_del_fd(c->loop, c->master); /* broken both ways: stop polling */
+		c->in_reg = false;
+	}
+	if (c->in_reg)
+		set_mask(c, c->master, in | out, &c->in_ev);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -165,13 +198,11 @@ static ssize_t write_cursor(int fd, const struct vxen_iov_cursor *cur)
 
 static void output_gone(struct con *c, int err)
 {
-	vxd_log(LOG_WARNING, "console: %s: output failed (%s): guest output is discarded from now on",
+	vxd_log(LOG_WARNING, "console: %s: output failed (%s): guest output is discarded",
 		vxen_dev_name(c->dev), strerror(err));
-	if (c->out_polled)
+	if (c->out_reg)
 		vxen_loop_del_fd(c->loop, c->out_fd);
-	c->out_polled = false;
-	if (c->out_fd == c->in_fd)
-		c->in_fd = -1; /* a broken pty master is broken both ways */
+	c->out_reg = false;
 	c->out_fd = -1;
 }
 
@@ -181,22 +212,20 @@ static void output(struct con *c)
 	c->tx_blocked = false;
 	while (c->tx_head) {
 		struct tx_priv *p = c->tx_head->priv;
-		ssize_t n = c->out_fd >= 0 ? write_cursor(c->out_fd, &p->cur) : -1;
+		size_t left = vxen_iov_remaining(&p->cur);
+		ssize_t n = c->out_fd >= 0 ? write_cursor(c->out_fd, &p->cur) : (ssize_t)left;
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0 && errno == EAGAIN) {
 			c->tx_blocked = true;
 			break;
 		}
-		if (n < 0 && c->out_fd >= 0)
-			output_gone(c, errno);
-		if (n < 0) {
-			c->dropped += vxen_iov_remaining(&p->cur);
-			n = (ssize_t)vxen_iov_remaining(&p->cur);
-		}
-		c->bytes_out += vxen_iov_skip(&p->cur, (size_t)n);
-		if (!vxen_iov_remaining(&p->cur))
+		if (n <= 0 && (n == 0 || errno != EINTR))
+			output_gone(c, n ? errno : EIO); /* the loop then drops what is left */
+		if (n <= 0)
+			continue;
+		*(c->out_fd >= 0 ? &c->bytes_out : &c->dropped) += (uint64_t)n;
+		vxen_iov_skip(&p->cur, (size_t)n);
+		if ((size_t)n == left)
 			tx_complete_head(c);
 	}
 	set_events(c);
@@ -230,8 +259,10 @@ static void input_gone(struct con *c, ssize_t n)
 	else
 		vxd_log(LOG_WARNING, "console: %s: input failed (%s)", vxen_dev_name(c->dev),
 			strerror(errno));
-	if (c->in_fd != c->out_fd)
+	if (c->master < 0 && c->in_reg)
 		vxen_loop_del_fd(c->loop, c->in_fd);
+	if (c->master < 0)
+		c->in_reg = false;
 	c->in_fd = -1;
 }
 
@@ -239,16 +270,15 @@ static void input_gone(struct con *c, ssize_t n)
 static void input(struct con *c)
 {
 	for (unsigned int i = 0; i < RX_BURST && c->in_fd >= 0; i++) {
-		ssize_t n;
+		ssize_t n = 0;
 
 		if (!c->rx && vxen_dev_queue_pop(c->dev, RXQ, &c->rx) != 1) {
 			c->rx = NULL;
 			c->rx_ready = false; /* queue_notify() tells us when buffers come */
 			break;
 		}
-		if (c->rx->in_len == 0) {
-			n = 0; /* nowhere to write: return it as it is */
-		} else {
+		/* A buffer without writable bytes is returned as it is. */
+		if (c->rx->in_len) {
 			n = readv(c->in_fd, c->rx->iov + c->rx->n_out, (int)c->rx->n_in);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break; /* keep the buffer for the next wake-up */
@@ -269,20 +299,23 @@ static void con_queue_notify(vxen_dev *dev, unsigned int q, void *payload)
 	struct con *c = payload;
 
 	c->rx_ready = true;
-	set_events(c);
+	if (c->in_always)
+		input(c);
+	else
+		set_events(c);
 }
 
 static void on_fd(vxen_loop *loop, int fd, uint32_t events, void *payload)
 {
 	struct con *c = payload;
 
-	/* Errors and hang-ups surface through read/write, which the handlers act on. */
+	/* Errors and hang-ups surface through read and write, whose handlers act on them. */
 	if (fd == c->out_fd && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && c->tx_head)
 		output(c);
 	if (fd == c->in_fd && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 		input(c);
-	else if (fd == c->out_fd && fd != c->in_fd && (events & (EPOLLERR | EPOLLHUP)))
-		output_gone(c, EPIPE); /* output-only fd: nothing more will be read from it */
+	else if (fd == c->out_fd && c->master < 0 && (events & (EPOLLERR | EPOLLHUP)))
+		output_gone(c, EPIPE); /* stdout's reader is gone */
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -309,8 +342,7 @@ static void on_timer(vxen_loop *loop, int fd, uint32_t events, void *payload)
 	c->ws = ws;
 	publish_size(c);
 	vxen_dev_config_changed(c->dev);
-	vxd_log(LOG_INFO, "console: %s: size %ux%u", vxen_dev_name(c->dev), ws.ws_col,
-		ws.ws_row);
+	vxd_log(LOG_INFO, "console: %s: size %ux%u", vxen_dev_name(c->dev), ws.ws_col, ws.ws_row);
 }
 
 static int con_config_write(vxen_dev *dev, unsigned int offset, const void *buf, unsigned int len,
@@ -372,65 +404,74 @@ static void con_queue_stop(vxen_dev *dev, unsigned int q, void *payload)
 static int open_pty(struct con *c)
 {
 	struct termios t;
-	int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 
-	if (m < 0)
+	c->master = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (c->master < 0)
 		return -errno;
-	c->in_fd = c->out_fd = c->size_fd = m;
-	if (grantpt(m) || unlockpt(m) || ptsname_r(m, c->pty, sizeof(c->pty)))
+	c->in_fd = c->out_fd = c->size_fd = c->master;
+	if (grantpt(c->master) || unlockpt(c->master) ||
+	    ptsname_r(c->master, c->pty, sizeof(c->pty)))
 		return -errno;
-	c->slave_fd = open(c->pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (c->slave_fd < 0)
+	c->slave = open(c->pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (c->slave < 0)
 		return -errno;
 	/* A byte pipe, as xenconsoled's ptys: no echo, no line editing, no CR/LF mangling. */
-	if (tcgetattr(c->slave_fd, &t) == 0) {
+	if (tcgetattr(c->slave, &t) == 0) {
 		cfmakeraw(&t);
-		tcsetattr(c->slave_fd, TCSANOW, &t);
+		tcsetattr(c->slave, TCSANOW, &t);
 	}
 	c->ws = (struct winsize){ .ws_row = DEFAULT_ROWS, .ws_col = DEFAULT_COLS };
-	return ioctl(m, TIOCSWINSZ, &c->ws) < 0 ? -errno : 0;
+	return ioctl(c->master, TIOCSWINSZ, &c->ws) < 0 ? -errno : 0;
 }
 
-/* Replace a symlink at @path (never another kind of file) with one to our pty. */
-static int make_link(struct con *c, const char *path, const struct vxen_xs_device *info,
+/*
+ * The link's path: @tmpl with {domid} and {devid} replaced. In discovery mode a template naming
+ * neither gets ".<domid>.<devid>" appended, so that devices do not fight over one link.
+ */
+static char *link_path(const char *tmpl, const struct vxen_xs_device *info, bool explicit_mode)
+{
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		return NULL;
+	for (const char *p = tmpl; *p; p++) {
+		if (strncmp(p, "{domid}", 7) && strncmp(p, "{devid}", 7)) {
+			fputc(*p, f);
+			continue;
+		}
+		fprintf(f, "%" PRIu32, p[2] == 'o' ? info->frontend_domid : info->devid);
+		p += 6;
+	}
+	if (!explicit_mode && !strstr(tmpl, "{domid}") && !strstr(tmpl, "{devid}"))
+		fprintf(f, ".%" PRIu32 ".%" PRIu32, info->frontend_domid, info->devid);
+	if (fclose(f) == 0)
+		return out;
+	free(out);
+	return NULL;
+}
+
+/* Replace a symlink (never another kind of file) with one to our pty. */
+static int make_link(struct con *c, const char *tmpl, const struct vxen_xs_device *info,
 		     bool explicit_mode)
 {
 	struct stat st;
-	int n = explicit_mode ? asprintf(&c->link, "%s", path) :
-				asprintf(&c->link, "%s.%u.%u", path, info->frontend_domid,
-					 info->devid);
+	int r;
 
-	if (n < 0) {
-		c->link = NULL;
+	c->link = link_path(tmpl, info, explicit_mode);
+	if (!c->link)
 		return -ENOMEM;
+	r = lstat(c->link, &st) == 0 && !S_ISLNK(st.st_mode) ? -EEXIST : 0;
+	if (r == 0) {
+		unlink(c->link);
+		r = symlink(c->pty, c->link) ? -errno : 0;
 	}
-	if (lstat(c->link, &st) == 0 && !S_ISLNK(st.st_mode)) {
-		vxd_log(LOG_ERR, "console: %s exists and is not a symlink", c->link);
-		return -EEXIST;
-	}
-	unlink(c->link);
-	if (symlink(c->pty, c->link) == 0)
-		return 0;
-	vxd_log(LOG_ERR, "console: cannot create %s: %s", c->link, strerror(errno));
-	return -errno;
-}
-
-static int stdio_fd(struct con *c, int fd, uint32_t ev)
-{
-	int r, fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0)
-		return -errno;
-	c->saved_fl[fd] = fl;
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	r = vxen_loop_add_fd(c->loop, fd, ev, on_fd, c);
-	/* Regular files (and /dev/null) cannot be polled: they never block either. */
-	if (r == -EPERM && fd == STDOUT_FILENO)
-		return 0;
-	if (r == -EPERM) {
-		vxd_log(LOG_WARNING, "console: stdin cannot be polled: no input to the guest");
-		c->in_fd = -1;
-		return 0;
+	if (r) {
+		vxd_log(LOG_ERR, "console: cannot create the link %s: %s", c->link,
+			r == -EEXIST ? "a file that is not a symlink is in the way" : strerror(-r));
+		free(c->link);
+		c->link = NULL;
 	}
 	return r;
 }
@@ -441,14 +482,17 @@ static int open_stdio(struct con *c)
 
 	c->in_fd = STDIN_FILENO;
 	c->out_fd = STDOUT_FILENO;
+	for (int fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++) {
+		c->saved_fl[fd] = fcntl(fd, F_GETFL);
+		if (c->saved_fl[fd] < 0 || fcntl(fd, F_SETFL, c->saved_fl[fd] | O_NONBLOCK) < 0)
+			return -errno;
+	}
 	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &c->ws) == 0)
 		c->size_fd = STDOUT_FILENO;
-	r = stdio_fd(c, STDIN_FILENO, 0);
-	c->in_polled = r == 0;
-	if (r == 0)
-		r = stdio_fd(c, STDOUT_FILENO, 0);
-	c->out_polled = r == 0 && vxen_loop_mod_fd(c->loop, STDOUT_FILENO, 0) == 0;
-	return r;
+	/* stdout is polled from the start (empty mask) to hear of a reader going away. */
+	r = vxen_loop_add_fd(c->loop, STDOUT_FILENO, 0, on_fd, c);
+	c->out_reg = r == 0;
+	return r == -EPERM ? 0 : r; /* regular files and /dev/null: never block */
 }
 
 static int start_timer(struct con *c)
@@ -465,41 +509,47 @@ static int start_timer(struct con *c)
 	return vxen_loop_add_fd(c->loop, c->timer_fd, EPOLLIN, on_timer, c);
 }
 
+static void unlink_ours(const char *link, const char *pty)
+{
+	char target[64];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+	/* Remove the link only if it still names our pty (a newer device may have taken it). */
+	if (n > 0) {
+		target[n] = 0;
+		if (!strcmp(target, pty))
+			unlink(link);
+	}
+}
+
 static void con_close(struct con *c)
 {
-	char target[sizeof(c->pty)];
-	ssize_t n;
-
 	if (c->timer_fd >= 0) {
 		vxen_loop_del_fd(c->loop, c->timer_fd);
 		close(c->timer_fd);
 	}
-	if (c->pty[0]) {
-		if (c->in_polled)
-			vxen_loop_del_fd(c->loop, c->size_fd);
-		close(c->size_fd); /* the master, kept through a failure of either direction */
-		if (c->slave_fd >= 0)
-			close(c->slave_fd);
-	} else {
-		for (int fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++) {
-			vxen_loop_del_fd(c->loop, fd);
-			if (c->saved_fl[fd] >= 0)
-				fcntl(fd, F_SETFL, c->saved_fl[fd]);
-		}
-	}
-	/* Remove the link only if it still names our pty (a newer device may have taken it). */
-	if (c->link && (n = readlink(c->link, target, sizeof(target) - 1)) > 0 &&
-	    (target[n] = 0, !strcmp(target, c->pty)))
-		unlink(c->link);
+	if (c->in_reg)
+		vxen_loop_del_fd(c->loop, c->master >= 0 ? c->master : STDIN_FILENO);
+	if (c->out_reg)
+		vxen_loop_del_fd(c->loop, STDOUT_FILENO);
+	for (int fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++)
+		if (c->saved_fl[fd] >= 0)
+			fcntl(fd, F_SETFL, c->saved_fl[fd]);
+	if (c->master >= 0)
+		close(c->master);
+	if (c->slave >= 0)
+		close(c->slave);
+	if (c->link)
+		unlink_ours(c->link, c->pty);
 	free(c->link);
 	free(c);
 }
 
 static int register_pty(struct con *c)
 {
-	int r = vxen_loop_add_fd(c->loop, c->in_fd, 0, on_fd, c);
+	int r = vxen_loop_add_fd(c->loop, c->master, 0, on_fd, c);
 
-	c->in_polled = r == 0;
+	c->in_reg = r == 0;
 	return r;
 }
 
@@ -543,8 +593,14 @@ static int con_create(vxen_loop *loop, const struct vxen_xs_device *info,
 
 	if (!c)
 		return -ENOMEM;
-	*c = (struct con){ .loop = loop, .in_fd = -1, .out_fd = -1, .slave_fd = -1,
-			   .size_fd = -1, .timer_fd = -1, .saved_fl = { -1, -1 } };
+	*c = (struct con){ .loop = loop,
+			   .master = -1,
+			   .slave = -1,
+			   .in_fd = -1,
+			   .out_fd = -1,
+			   .size_fd = -1,
+			   .timer_fd = -1,
+			   .saved_fl = { -1, -1 } };
 	c->tx_tail = &c->tx_head;
 	r = o->stdio ? open_stdio(c) : open_pty(c);
 	if (r == 0 && o->pty_link)
@@ -575,11 +631,12 @@ static int con_create(vxen_loop *loop, const struct vxen_xs_device *info,
 static void con_destroy(vxen_dev *dev, void *payload)
 {
 	struct con *c = vxen_dev_payload(dev);
+	uint32_t domid = vxen_dev_domid(dev);
 
 	vxen_dev_free(dev); /* resets: every held request is returned first */
-	vxd_log(LOG_INFO, "console: d%" PRIu32 ": %" PRIu64 " bytes out, %" PRIu64
-			  " bytes in, %" PRIu64 " dropped",
-		vxen_dev_domid(dev), c->bytes_out, c->bytes_in, c->dropped);
+	vxd_log(LOG_INFO,
+		"console: d%" PRIu32 ": %" PRIu64 " bytes out, %" PRIu64 " in, %" PRIu64 " dropped",
+		domid, c->bytes_out, c->bytes_in, c->dropped);
 	con_close(c);
 }
 
@@ -605,7 +662,8 @@ static int con_check(bool explicit_mode, void *payload)
 
 	o->explicit_mode = explicit_mode;
 	if (o->stdio && !explicit_mode)
-		return vxd_usage_error("--stdio serves one device: it needs --domid, --base, --irq");
+		return vxd_usage_error(
+			"--stdio serves one device: it needs --domid, --base, --irq");
 	if (o->stdio && o->pty_link)
 		return vxd_usage_error("--stdio and --pty-link exclude each other");
 	return 0;
@@ -613,7 +671,7 @@ static int con_check(bool explicit_mode, void *payload)
 
 static const struct vxd_option con_options[] = {
 	{ "pty-link", KEY_PTY_LINK, "PATH",
-	  "keep a symlink to the pty (discovery mode: PATH.<domid>.<devid>)" },
+	  "keep a symlink to each pty; PATH may contain {domid}, {devid}" },
 	{ "stdio", KEY_STDIO, NULL, "explicit mode: use stdin/stdout instead of a pty" },
 	{ NULL, 0, NULL, NULL },
 };

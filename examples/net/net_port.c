@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -21,7 +22,7 @@
 #define VNET_HDR_LEN 12 /* struct virtio_net_hdr_mrg_rxbuf */
 #define BIT(n)	     (1ULL << (n))
 
-static void port_init(struct net_port *p)
+void net_port_init(struct net_port *p)
 {
 	*p = (struct net_port){ .fd = -1, .listen_fd = -1 };
 }
@@ -45,7 +46,7 @@ int net_port_open_tap(struct net_port *p, const char *ifname)
 {
 	int fd, r;
 
-	port_init(p);
+	net_port_init(p);
 	if (strlen(ifname) >= IFNAMSIZ)
 		return -ENAMETOOLONG;
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -67,11 +68,12 @@ static int unix_socket(const char *path, struct sockaddr_un *sa)
 
 	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
 	strcpy(sa->sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
 }
 
-/* Connect (blocking, so a full backlog waits instead of failing), then go non-blocking. */
+/* A full backlog fails with -EAGAIN rather than blocking the daemon: the device is offered
+ * again later. */
 static int try_connect(struct net_port *p, const char *path)
 {
 	struct sockaddr_un sa;
@@ -79,8 +81,7 @@ static int try_connect(struct net_port *p, const char *path)
 
 	if (fd < 0)
 		return fd;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    fcntl(fd, F_SETFL, O_NONBLOCK) == 0) {
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		p->fd = fd;
 		return 0;
 	}
@@ -102,7 +103,7 @@ static int start_listening(struct net_port *p, const char *path)
 		return r;
 	}
 	/* Backlog 1: one peer at a time; the next waits until the current one leaves. */
-	if (listen(fd, 1) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+	if (listen(fd, 1) < 0)
 		r = -errno;
 	else
 		r = (p->path = strdup(path)) ? 0 : -ENOMEM;
@@ -117,36 +118,97 @@ static int start_listening(struct net_port *p, const char *path)
 
 int net_port_open_socket(struct net_port *p, const char *path)
 {
+	struct stat st;
 	int r;
 
-	port_init(p);
+	net_port_init(p);
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return -ENAMETOOLONG;
 	r = try_connect(p, path);
 	if (r != -ENOENT && r != -ECONNREFUSED)
 		return r;
-	/* Refused: a socket file nobody listens on any more (a daemon that died). */
+	/* Refused: a socket nobody listens on any more (a daemon that died) — or not a socket
+	 * at all, which we must not remove. */
+	if (r == -ECONNREFUSED && (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)))
+		return -ENOTSOCK;
 	if (r == -ECONNREFUSED && unlink(path) < 0)
 		return -errno;
 	return start_listening(p, path);
 }
 
-int net_port_accept(struct net_port *p)
-{
-	int fd = accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+/* ------------------------------------------------------------------------------------------ */
+/* Polling                                                                                     */
 
-	if (fd < 0)
-		return -errno;
-	p->fd = fd;
-	return 0;
-}
+static void on_listen(vxen_loop *loop, int fd, uint32_t events, void *payload);
+static void on_data(vxen_loop *loop, int fd, uint32_t events, void *payload);
 
-void net_port_hangup(struct net_port *p)
+/* The peer left (or the tap failed): stop polling it, listen for the next one. */
+static void hangup(struct net_port *p, const char *why)
 {
-	if (p->fd >= 0)
-		close(p->fd);
+	vxen_loop_del_fd(p->loop, p->fd);
+	close(p->fd);
 	p->fd = -1;
+	if (p->listen_fd >= 0)
+		vxen_loop_add_fd(p->loop, p->listen_fd, EPOLLIN, on_listen, p);
+	p->ops->link(false, why, p->payload);
 }
+
+static void on_listen(vxen_loop *loop, int fd, uint32_t events, void *payload)
+{
+	struct net_port *p = payload;
+	int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (c < 0)
+		return; /* the peer gave up meanwhile */
+	/* One peer at a time: the next one waits in the backlog until this one leaves. */
+	vxen_loop_del_fd(loop, fd);
+	p->fd = c;
+	if (vxen_loop_add_fd(loop, c, p->events, on_data, p)) {
+		hangup(p, "cannot be polled");
+		return;
+	}
+	p->ops->link(true, "peer connected", p->payload);
+}
+
+static void on_data(vxen_loop *loop, int fd, uint32_t events, void *payload)
+{
+	struct net_port *p = payload;
+
+	if (events & EPOLLOUT)
+		p->ops->writable(p->payload);
+	if (events & EPOLLIN)
+		p->ops->readable(p->payload); /* an end of stream is found by reading */
+	else if (events & (EPOLLHUP | EPOLLERR))
+		hangup(p, "hung up");
+}
+
+int net_port_start(struct net_port *p, vxen_loop *loop, const struct net_port_ops *ops,
+		   void *payload)
+{
+	p->loop = loop;
+	p->ops = ops;
+	p->payload = payload;
+	if (p->fd >= 0)
+		return vxen_loop_add_fd(loop, p->fd, p->events, on_data, p);
+	return vxen_loop_add_fd(loop, p->listen_fd, EPOLLIN, on_listen, p);
+}
+
+void net_port_want(struct net_port *p, bool in, bool out)
+{
+	uint32_t ev = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0);
+
+	if (p->loop && p->fd >= 0 && ev != p->events)
+		vxen_loop_mod_fd(p->loop, p->fd, ev);
+	p->events = ev;
+}
+
+bool net_port_up(const struct net_port *p)
+{
+	return p->fd >= 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Frames                                                                                      */
 
 int net_port_set_offload(struct net_port *p, uint64_t f)
 {
@@ -190,8 +252,10 @@ ssize_t net_port_recv(struct net_port *p, const struct iovec *iov, unsigned int 
 	}
 	r = recvmsg(p->fd, &m, MSG_DONTWAIT);
 	/* 0 is the end of the stream: our protocol has no empty messages. */
-	if (r == 0)
-		return -ECONNRESET;
+	if (r == 0 || (r < 0 && errno == ECONNRESET)) {
+		hangup(p, "closed");
+		return -ENOTCONN;
+	}
 	if (r > 0 && (m.msg_flags & MSG_TRUNC))
 		return -EMSGSIZE;
 	return r < 0 ? -errno : r;
@@ -210,14 +274,23 @@ ssize_t net_port_send(struct net_port *p, const struct iovec *iov, unsigned int 
 		r = sendmsg(p->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (r >= 0)
 		return r;
-	return errno == EPIPE ? -ECONNRESET : -errno;
+	/* A peer that left: the hangup comes through the loop (EPOLLHUP), not from in here. */
+	return errno == EPIPE || errno == ECONNRESET ? -ENOTCONN : -errno;
 }
 
 void net_port_close(struct net_port *p)
 {
-	net_port_hangup(p);
-	if (p->listen_fd >= 0)
+	if (p->fd >= 0) {
+		if (p->loop)
+			vxen_loop_del_fd(p->loop, p->fd);
+		close(p->fd);
+	}
+	p->fd = -1;
+	if (p->listen_fd >= 0) {
+		if (p->loop)
+			vxen_loop_del_fd(p->loop, p->listen_fd);
 		close(p->listen_fd);
+	}
 	p->listen_fd = -1;
 	if (p->path)
 		unlink(p->path);

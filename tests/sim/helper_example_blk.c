@@ -150,7 +150,10 @@ static pid_t spawn(const char *const *args, int out_fd)
 
 void exblk_daemon_start(struct exblk *w, const char *const *args)
 {
-	int fd = open(w->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	/* EXBLK_DAEMON_STDERR=1: the log goes straight to stderr (debugging failed tests, whose
+	 * teardown does not run to print it). */
+	bool direct = getenv("EXBLK_DAEMON_STDERR") != NULL;
+	int fd = direct ? dup(2) : open(w->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
 	ck_assert_int_ge(fd, 0);
 	w->pid = spawn(args, fd);

@@ -82,6 +82,8 @@ void hvc_close(struct hvc *c)
 {
 	if (!c)
 		return;
+	/* Like closing a Xen device fd: what the handle owned is gone when close returns. */
+	hvc_simple(c, HV_BYE, NULL, 0, NULL, 0);
 	close(c->fd);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

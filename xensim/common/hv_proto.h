@@ -66,6 +66,8 @@ enum hv_op {
 	HV_FMEM_MAP_RESOURCE,
 	HV_FMEM_UNMAP_RESOURCE,
 	HV_FMEM_RESOURCE_SIZE,
+	/* release everything the connection owns now; the client closes next */
+	HV_BYE,
 	HV_OP_MAX
 };
 

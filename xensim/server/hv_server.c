@@ -231,6 +231,21 @@ static void h_hello(struct hv_client *c, const void *p, size_t len, struct hv_re
 	c->hello = true;
 }
 
+/* Release what the connection owns; the connection itself goes when the client closes it. */
+static void release_all(struct hv_client *c)
+{
+	ioreq_release_client(c);
+	guest_detach(c);
+	gnt_release_all(c);
+	fmem_release_all(c);
+	evtchn_release_client(c);
+}
+
+static void h_bye(struct hv_client *c, const void *p, size_t len, struct hv_reply *r)
+{
+	release_all(c);
+}
+
 static const struct {
 	hv_handler fn;
 	uint32_t min;
@@ -261,6 +276,7 @@ static const struct {
 	[HV_FMEM_MAP_RESOURCE] = { h_fmem_map_resource, sizeof(struct hv_res_req) },
 	[HV_FMEM_UNMAP_RESOURCE] = { h_fmem_unmap_resource, sizeof(uint64_t) },
 	[HV_FMEM_RESOURCE_SIZE] = { h_fmem_resource_size, sizeof(struct hv_res_req) },
+	[HV_BYE] = { h_bye, 0 },
 };
 
 static void dispatch(struct hv_client *c)
@@ -325,9 +341,14 @@ static int read_some(struct hv_client *c)
 
 static void client_readable(struct hv_client *c)
 {
-	/* Bounded: a flood from one client must not starve the others (epoll is level-triggered).
+	int done = 0;
+
+	/*
+	 * Bounded per wakeup so a busy client cannot starve the others, but only ever stopped at a
+	 * request boundary: bytes already read are never left waiting for a wakeup that epoll
+	 * (level-triggered on the socket, now drained) would not deliver.
 	 */
-	for (int rounds = 0; rounds < 64 && !c->dead && !c->busy; rounds++) {
+	while (done < 16 && !c->dead && !c->busy) {
 		int st = read_some(c);
 
 		if (st < 0)
@@ -339,6 +360,7 @@ static void client_readable(struct hv_client *c)
 		c->in = NULL;
 		c->in_got = 0;
 		c->hdr_got = 0;
+		done++;
 	}
 }
 
@@ -374,11 +396,7 @@ static void client_free(struct hv_client *c)
 	struct outbuf *o;
 	int i;
 
-	ioreq_release_client(c);
-	guest_detach(c);
-	gnt_release_all(c);
-	fmem_release_all(c);
-	evtchn_release_client(c);
+	release_all(c);
 	epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->evfd >= 0) {
