@@ -258,6 +258,30 @@ VXEN_EXPORT int vxen_ioreq_fd(const vxen_ioreq_server *srv)
 	return srv->fd;
 }
 
+VXEN_EXPORT int vxen_ioreq_server_check(vxen_ioreq_server *srv)
+{
+	int r;
+
+	if (!srv)
+		return -EINVAL;
+	if (atomic_load(&srv->dead))
+		return -ESRCH;
+	/*
+	 * Not nr_vcpus: Xen finds a dying domain by id for as long as mappings pin it. Its ioreq
+	 * servers are destroyed when it is killed, so this one answers ENOENT from then on. NULL
+	 * frame pointers make the library pass XEN_DMOP_no_gfns: nothing gets mapped.
+	 */
+	if (!xendevicemodel_get_ioreq_server_info(srv->dm, srv->domid, srv->id, NULL, NULL, NULL))
+		return 0;
+	r = xen_err();
+	if (!ioreq_errno_is_gone(-r))
+		return r;
+	atomic_store(&srv->dead, true);
+	vxen_log(LOG_DEBUG, "ioreq: dom%u: server check: guest gone (%s)", srv->domid,
+		 strerror(-r));
+	return -ESRCH;
+}
+
 /* ---- ranges ---------------------------------------------------------------------------- */
 
 struct vxen_ioreq_range *vxen_ioreq_find_range(vxen_ioreq_server *srv, uint64_t addr, uint32_t size)
@@ -368,7 +392,8 @@ VXEN_EXPORT int vxen_ioreq_irq_raise(vxen_ioreq_server *srv, const struct vxen_i
 		return 0;
 	if (irq->kind == VXEN_IRQ_ISA && irq->line > 15)
 		return -EINVAL;
-	r = raise_one(srv, irq);
+	/* A dead guest stays dead: spare workers completing late requests a hypercall each. */
+	r = atomic_load_explicit(&srv->dead, memory_order_relaxed) ? -ESRCH : raise_one(srv, irq);
 	if (!r) {
 		ioreq_stat_inc_mt(srv, ST_IRQS);
 		return 0;

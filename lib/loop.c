@@ -6,14 +6,19 @@
  * Entries are heap objects referenced by epoll's data.ptr. Removing one during a dispatch batch
  * only marks it dead and parks it on a graveyard freed after the batch, so an event fetched for
  * it in the same batch is skipped instead of touching freed memory.
+ *
+ * Guest death: a timerfd, armed only while some live guest's server is held, makes the loop
+ * probe every such server with vxen_ioreq_server_check() once per period.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <virtio-xen/loop.h>
@@ -22,7 +27,7 @@
 
 #define MAX_EVENTS 64
 
-enum entry_kind { E_FD, E_STOP, E_SIGNAL, E_IOREQ, E_DEV, E_XS };
+enum entry_kind { E_FD, E_STOP, E_SIGNAL, E_PROBE, E_IOREQ, E_DEV, E_XS };
 
 struct guest;
 
@@ -41,7 +46,8 @@ struct guest {
 	uint32_t domid;
 	vxen_ioreq_server *srv;
 	unsigned int refs;
-	bool dead;
+	bool dead;   /* found gone (or failed): no longer polled nor probed */
+	bool notify; /* dead, and the guest-gone callback is still owed */
 	struct entry *e;
 	struct guest *next;
 };
@@ -66,6 +72,11 @@ struct vxen_loop {
 	struct guest *guests;
 	vxen_loop_guest_fn guest_fn;
 	void *guest_payload;
+
+	int probefd;		     /* timerfd of the guest probe */
+	unsigned int probe_ms;	     /* configured period, 0: off */
+	unsigned int probe_armed_ms; /* period the timer runs with now, 0: disarmed */
+	struct vxen_ratelimit probe_rl;
 
 	int sigfd;
 	sigset_t sigmask, orig_mask;
@@ -203,6 +214,8 @@ VXEN_EXPORT int vxen_loop_new(vxen_loop **out)
 		return -ENOMEM;
 	loop->sigfd = -1;
 	loop->stopfd = -1;
+	loop->probefd = -1;
+	loop->probe_ms = VXEN_LOOP_GUEST_PROBE_DEFAULT_MS;
 	sigemptyset(&loop->sigmask);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0) {
@@ -212,6 +225,11 @@ VXEN_EXPORT int vxen_loop_new(vxen_loop **out)
 	}
 	loop->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	r = loop->stopfd < 0 ? -errno : add_entry(loop, loop->stopfd, EPOLLIN, E_STOP, &e);
+	if (!r) {
+		loop->probefd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		r = loop->probefd < 0 ? -errno
+				      : add_entry(loop, loop->probefd, EPOLLIN, E_PROBE, &e);
+	}
 	if (r) {
 		vxen_loop_free(loop);
 		return r;
@@ -238,6 +256,35 @@ static void drain_signals(vxen_loop *loop)
 		;
 }
 
+static bool have_live_guest(const vxen_loop *loop)
+{
+	for (const struct guest *g = loop->guests; g; g = g->next)
+		if (!g->dead)
+			return true;
+	return false;
+}
+
+/* Run the probe timer iff it has something to probe: an idle loop must not wake up. */
+static int probe_update(vxen_loop *loop)
+{
+	unsigned int ms = have_live_guest(loop) ? loop->probe_ms : 0;
+	struct itimerspec its = { 0 };
+
+	if (ms == loop->probe_armed_ms)
+		return 0;
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	its.it_interval = its.it_value; /* all zero: disarm (and drop expirations not yet read) */
+	if (timerfd_settime(loop->probefd, 0, &its, NULL) < 0) {
+		int r = -errno;
+
+		vxen_log(LOG_ERR, "loop: guest probe timer: %s", strerror(-r));
+		return r;
+	}
+	loop->probe_armed_ms = ms;
+	return 0;
+}
+
 static void free_guest(vxen_loop *loop, struct guest *g)
 {
 	struct guest **pp = &loop->guests;
@@ -249,6 +296,7 @@ static void free_guest(vxen_loop *loop, struct guest *g)
 		del_entry(loop, g->e);
 	vxen_ioreq_server_free(g->srv);
 	free(g);
+	probe_update(loop);
 }
 
 VXEN_EXPORT void vxen_loop_free(vxen_loop *loop)
@@ -271,6 +319,8 @@ VXEN_EXPORT void vxen_loop_free(vxen_loop *loop)
 		pthread_sigmask(SIG_SETMASK, &loop->orig_mask, NULL);
 	if (loop->stopfd >= 0)
 		close(loop->stopfd);
+	if (loop->probefd >= 0)
+		close(loop->probefd);
 	close(loop->epfd);
 	free(loop->by_fd);
 	free(loop);
@@ -335,6 +385,73 @@ VXEN_EXPORT void vxen_loop_on_guest_gone(vxen_loop *loop, vxen_loop_guest_fn fn,
 	loop->guest_payload = payload;
 }
 
+VXEN_EXPORT int vxen_loop_set_guest_probe(vxen_loop *loop, unsigned int period_ms)
+{
+	if (!loop)
+		return -EINVAL;
+	loop->probe_ms = period_ms;
+	loop->probe_armed_ms = UINT_MAX; /* force a re-arm: the new period starts now */
+	return probe_update(loop);
+}
+
+/* Stop polling a guest found gone (or failed); its callback is owed (notify_gone()). */
+static void guest_dead(vxen_loop *loop, struct guest *g, int err)
+{
+	/* A dead guest's channels, or a failed handle, would make the fd readable forever. */
+	if (err == -ESRCH)
+		vxen_log(LOG_INFO, "guest %u is gone", g->domid);
+	else
+		vxen_log(LOG_ERR, "guest %u: ioreq server failed: %s", g->domid, strerror(-err));
+	g->dead = true;
+	g->notify = true;
+	del_entry(loop, g->e);
+	g->e = NULL;
+}
+
+/*
+ * Call the guest-gone callback for every guest that owes it. The callback may free any guest
+ * (and add new ones), so the list is searched again from its head after each call.
+ */
+static void notify_gone(vxen_loop *loop)
+{
+	for (;;) {
+		struct guest *g = loop->guests;
+
+		while (g && !g->notify)
+			g = g->next;
+		if (!g)
+			break;
+		g->notify = false;
+		if (loop->guest_fn)
+			loop->guest_fn(loop, g->domid, loop->guest_payload);
+	}
+	probe_update(loop);
+}
+
+/* The probe timer expired: ask Xen about every live guest, then report the dead ones. */
+static void dispatch_probe(vxen_loop *loop)
+{
+	uint64_t expirations;
+
+	/* Nothing to read: the timer was re-armed or disarmed since the event was fetched. */
+	if (read(loop->probefd, &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
+	for (struct guest *g = loop->guests; g; g = g->next) {
+		int r;
+
+		if (g->dead)
+			continue;
+		r = vxen_ioreq_server_check(g->srv);
+		if (r == -ESRCH)
+			guest_dead(loop, g, r);
+		else if (r < 0) /* says nothing about the guest; rate-limited: it may persist */
+			vxen_log_guest(&loop->probe_rl, LOG_WARNING,
+				       "guest %u: liveness check failed: %s", g->domid,
+				       strerror(-r));
+	}
+	notify_gone(loop);
+}
+
 VXEN_EXPORT int vxen_loop_ioreq_get(vxen_loop *loop, uint32_t domid, vxen_ioreq_server **out)
 {
 	struct guest *g;
@@ -364,6 +481,8 @@ VXEN_EXPORT int vxen_loop_ioreq_get(vxen_loop *loop, uint32_t domid, vxen_ioreq_
 	g->refs = 1;
 	g->next = loop->guests;
 	loop->guests = g;
+	/* A failure is logged; the guest is still served, only its death would go unseen. */
+	probe_update(loop);
 	*out = g->srv;
 	return 0;
 }
@@ -390,17 +509,8 @@ static void dispatch_ioreq(vxen_loop *loop, struct guest *g)
 
 	if (r >= 0)
 		return;
-	/* Stop polling either way: a dead guest's channels, or a failed handle, would make the
-	 * fd readable forever. */
-	if (r == -ESRCH)
-		vxen_log(LOG_INFO, "guest %u is gone", g->domid);
-	else
-		vxen_log(LOG_ERR, "guest %u: ioreq server failed: %s", g->domid, strerror(-r));
-	g->dead = true;
-	del_entry(loop, g->e);
-	g->e = NULL;
-	if (loop->guest_fn)
-		loop->guest_fn(loop, g->domid, loop->guest_payload);
+	guest_dead(loop, g, r);
+	notify_gone(loop);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -520,6 +630,9 @@ static void dispatch(vxen_loop *loop, struct entry *e, uint32_t events)
 		break;
 	case E_SIGNAL:
 		dispatch_signals(loop);
+		break;
+	case E_PROBE:
+		dispatch_probe(loop);
 		break;
 	case E_IOREQ:
 		dispatch_ioreq(loop, e->obj);

@@ -8,14 +8,16 @@
  *			   [--stdio | --pty-link PATH]
  *
  * DESCRIPTION
- *	Connects port 0 of each guest's virtio console (the hvc0 of a Linux guest) to a
- *	pseudo-terminal, as xenconsoled does for PV consoles. Attach with any terminal program,
+ *	Connects port 0 of each guest's virtio console (an hvc device in a Linux guest: hvc1
+ *	next to Xen's PV console hvc0) to a pseudo-terminal, as xenconsoled does for PV
+ *	consoles (console_port.c opens it). Attach with any terminal program,
  *	e.g. `screen /dev/pts/N` or `picocom PATH`.
  *
  *	Discovery mode (no --domid/--base/--irq): serves every virtio,device3 entry the
- *	toolstack publishes in xenstore, one pty per device, e.g. from xl.cfg
+ *	toolstack publishes in xenstore, one pty per device, e.g. from xl.cfg (Xen >= 4.18
+ *	tools; see doc/xen-setup.md)
  *
- *		virtio = [ 'type=virtio,device3, transport=mmio, backend=0' ]
+ *		virtio = [ "type=virtio,device3,transport=mmio,grant_usage=1,backend=0" ]
  *
  *	Each pty's path is printed on stdout as "d<domid> dev <devid>: /dev/pts/N" and logged.
  *	With --pty-link PATH the daemon also keeps a symlink to it. PATH may contain {domid}
@@ -27,16 +29,22 @@
  *	Explicit mode serves one device; with --stdio it uses the daemon's stdin and stdout
  *	instead of a pty (input is passed as it comes: a terminal stays in its own mode).
  *
- *	Nothing is lost in either direction: when the pty's buffer is full (nobody reads it),
- *	the guest's output waits in its transmit queue; when the guest has posted no receive
- *	buffers, input waits in the pty. The daemon holds the pty's terminal side open itself,
- *	so the pty stays valid while no client is attached. Emergency writes
- *	(VIRTIO_CONSOLE_F_EMERG_WRITE) are written at once and dropped if the pty is full.
- *	MULTIPORT is not offered: one port per device.
+ *	Flow control: when the guest has posted no receive buffers, input waits in the pty,
+ *	and nothing typed is lost. When the pty's buffer is full (a slow reader), the guest's
+ *	output waits in its transmit queue, and nothing is lost either; but Linux's hvc driver
+ *	spins with interrupts off until its output is taken, so if nobody reads for
+ *	--max-stall seconds, output that does not fit is dropped (counted, logged) until a
+ *	reader makes room; what the pty already holds (up to ~64 KiB, the oldest) is kept for
+ *	whoever attaches. The daemon holds the pty's terminal side open itself, so the pty stays
+ *	valid while no client is attached. Emergency writes (VIRTIO_CONSOLE_F_EMERG_WRITE) are
+ *	written at once and dropped if the pty is full. MULTIPORT is not offered: one port per
+ *	device.
  *
  * OPTIONS
  *	--pty-link PATH   keep a symlink to each pty (replaces an existing symlink)
  *	--stdio           explicit mode: use stdin/stdout instead of a pty
+ *	--max-stall S     how long guest output waits for a reader before it is dropped
+ *	                  (default 2 seconds; 0: wait for ever, never drop)
  *	plus the common options (daemon.h): --help, --version, -v, -q, --log, --domid,
  *	--base, --irq, --grant, --no-grant.
  *
@@ -45,18 +53,16 @@
  *	start; 2 bad command line.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <syslog.h>
-#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <endian.h>
@@ -65,23 +71,24 @@
 
 #include <virtio-xen/virtio-xen.h>
 
+#include "console_port.h"
 #include "daemon.h"
 
-#define RXQ		0u  /* receiveq0: host → guest, pull mode */
-#define TXQ		1u  /* transmitq0: guest → host, push mode */
-#define RX_BURST	64u /* buffers filled per wake-up, so other devices get their turn */
-#define TX_IOV		64u /* iovec entries per writev (= the default max_segs) */
-#define WINSZ_PERIOD_NS 500000000L
-#define DEFAULT_COLS	80
-#define DEFAULT_ROWS	24
+#define RXQ		0u	   /* receiveq0: host → guest, pull mode */
+#define TXQ		1u	   /* transmitq0: guest → host, push mode */
+#define RX_BURST	64u	   /* buffers filled per wake-up, so other devices get their turn */
+#define TX_IOV		64u	   /* iovec entries per writev (= the default max_segs) */
+#define TICK_NS		500000000L /* window size and stall checks */
+#define DEFAULT_STALL_S 2u
 #define EMERG_WR_OFFSET offsetof(struct virtio_console_config, emerg_wr)
 
-enum { KEY_PTY_LINK = 256, KEY_STDIO };
+enum { KEY_PTY_LINK = 256, KEY_STDIO, KEY_MAX_STALL };
 
 struct opts {
 	const char *pty_link;
 	bool stdio;
 	bool explicit_mode;
+	uint64_t max_stall_ms; /* 0: guest output waits for a reader forever */
 };
 
 /* A transmit request we hold: the FIFO link and how far its bytes are written. */
@@ -93,22 +100,19 @@ struct tx_priv {
 struct con {
 	vxen_loop *loop;
 	vxen_dev *dev;
-	int master, slave; /* pty mode (the slave side is held open, see the manual); else -1 */
-	int in_fd, out_fd; /* master and master, or stdin and stdout; -1 once gone */
-	bool in_reg;	   /* in_fd registered with the loop (pty: the master, both ways) */
-	bool out_reg;	   /* stdio: stdout registered (it is not when it cannot be polled) */
-	bool in_always;	   /* stdio: stdin cannot be polled (a regular file): always ready */
-	uint32_t in_ev, out_ev;
-	int size_fd;	     /* where the window size comes from (-1: no VIRTIO_CONSOLE_F_SIZE) */
-	int timer_fd;	     /* window size check */
+	struct con_port port; /* in_fd, out_fd: -1 once they failed */
+	bool in_reg;	      /* in_fd is polled (only while the guest has buffers) */
+	bool out_reg;	     /* out_fd is polled (always, to hear of errors; EPOLLOUT if blocked) */
+	bool in_always;	     /* in_fd cannot be polled (a regular file): always readable */
+	uint32_t out_ev;     /* out_fd's mask */
+	int timer_fd;	     /* window size and stall checks */
 	bool rx_ready;	     /* the guest may have receive buffers (queue_notify) */
 	bool tx_blocked;     /* the output is full: wait for EPOLLOUT */
+	bool discarding;     /* nobody read for max_stall_ms: drop what does not fit */
+	uint64_t blocked_at; /* when the output became full (ms), 0 if it is not */
+	uint64_t max_stall_ms;
 	struct vxen_req *rx; /* a buffer popped while the input had nothing */
 	struct vxen_req *tx_head, **tx_tail;
-	struct winsize ws;
-	int saved_fl[2]; /* stdio: file status flags to restore */
-	char pty[64];
-	char *link;
 	uint64_t bytes_in, bytes_out, dropped;
 };
 
@@ -117,55 +121,37 @@ static void on_fd(vxen_loop *loop, int fd, uint32_t events, void *payload);
 /* ------------------------------------------------------------------------------------------ */
 /* Poll masks                                                                                  */
 
-static void set_mask(struct con *c, int fd, uint32_t want, uint32_t *have)
+/* The input is polled only while wanted: a hung-up pipe reports EPOLLHUP whatever the mask. */
+static void poll_in(struct con *c, bool want)
 {
-	if (want != *have && vxen_loop_mod_fd(c->loop, fd, want) == 0)
-		*have = want;
-}
+	int r = 0;
 
-/* stdin is registered only while wanted: a hung-up pipe reports EPOLLHUP whatever the mask. */
-static void poll_stdin(struct con *c, bool want)
-{
-	int r;
-
-	if (want == c->in_reg || c->in_always)
-		return;
 	if (!want) {
-		vxen_loop_del_fd(c->loop, c->in_fd);
-		c->in_reg = false;
-		return;
+		vxen_loop_del_fd(c->loop, c->port.in_fd);
+	} else {
+		r = vxen_loop_add_fd(c->loop, c->port.in_fd, EPOLLIN, on_fd, c);
+		c->in_always = r == -EPERM; /* regular files and /dev/null never block */
 	}
-	r = vxen_loop_add_fd(c->loop, c->in_fd, EPOLLIN, on_fd, c);
-	c->in_reg = r == 0;
-	c->in_always = r == -EPERM; /* regular files and /dev/null never block */
+	c->in_reg = want && r == 0;
 	if (r && r != -EPERM) {
-		vxd_log(LOG_WARNING, "console: %s: cannot poll stdin: %s", vxen_dev_name(c->dev),
-			strerror(-r));
-		c->in_fd = -1;
+		vxd_log(LOG_WARNING, "console: %s: cannot poll the input: %s",
+			vxen_dev_name(c->dev), strerror(-r));
+		c->port.in_fd = -1;
 	}
 }
 
-/* Ask for input only while the guest has buffers, for output only while it is blocked. */
+/* Read while the guest has buffers; wait for EPOLLOUT only while the output is full. */
 static void set_events(struct con *c)
 {
-	uint32_t in = c->in_fd >= 0 && c->rx_ready ? EPOLLIN : 0;
-	uint32_t out = c->out_fd >= 0 && c->tx_blocked ? EPOLLOUT : 0;
+	bool in = c->port.in_fd >= 0 && c->rx_ready;
+	uint32_t out = c->tx_blocked || c->discarding ? EPOLLOUT : 0;
 
-	if (c->master < 0) {
-		if (c->in_fd >= 0)
-			poll_stdin(c, in);
-		if (c->out_reg)
-			set_mask(c, c->out_fd, out, &c->out_ev);
-		if (c->in_always && in)
-			vxen_dev_queue_wake(c->dev, RXQ); /* read again at the next turn */
-		return;
-	}
-	if (c->in_reg && c->in_fd < 0 && c->out_fd < 0) {
-		vxen_loop_del_fd(c->loop, c->master); /* broken both ways: stop polling */
-		c->in_reg = false;
-	}
-	if (c->in_reg)
-		set_mask(c, c->master, in | out, &c->in_ev);
+	if (in != c->in_reg && !c->in_always)
+		poll_in(c, in);
+	if (in && c->in_always)
+		vxen_dev_queue_wake(c->dev, RXQ); /* not pollable: read at the next turn */
+	if (c->out_reg && out != c->out_ev && vxen_loop_mod_fd(c->loop, c->port.out_fd, out) == 0)
+		c->out_ev = out;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -201,29 +187,49 @@ static void output_gone(struct con *c, int err)
 	vxd_log(LOG_WARNING, "console: %s: output failed (%s): guest output is discarded",
 		vxen_dev_name(c->dev), strerror(err));
 	if (c->out_reg)
-		vxen_loop_del_fd(c->loop, c->out_fd);
+		vxen_loop_del_fd(c->loop, c->port.out_fd);
 	c->out_reg = false;
-	c->out_fd = -1;
+	c->port.out_fd = -1;
 }
 
-/* Write held requests in order until the output is full. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
+
+/*
+ * Write held requests in order until the output is full; then the guest's requests wait.
+ * Linux's hvc driver spins, interrupts off, until its output is acknowledged, so they do not
+ * wait for ever: when nobody has read for max_stall_ms, what does not fit is dropped until a
+ * reader makes room again.
+ */
 static void output(struct con *c)
 {
 	c->tx_blocked = false;
 	while (c->tx_head) {
 		struct tx_priv *p = c->tx_head->priv;
 		size_t left = vxen_iov_remaining(&p->cur);
-		ssize_t n = c->out_fd >= 0 ? write_cursor(c->out_fd, &p->cur) : (ssize_t)left;
+		ssize_t n =
+			c->port.out_fd >= 0 ? write_cursor(c->port.out_fd, &p->cur) : (ssize_t)left;
 
-		if (n < 0 && errno == EAGAIN) {
+		if (n < 0 && errno == EAGAIN && !c->discarding) {
 			c->tx_blocked = true;
+			c->blocked_at = c->blocked_at ? c->blocked_at : now_ms();
 			break;
 		}
-		if (n <= 0 && (n == 0 || errno != EINTR))
+		if (n < 0 && errno == EAGAIN) {
+			n = (ssize_t)left; /* nobody reads: drop what does not fit */
+			c->dropped += left;
+		} else if (n <= 0) {
 			output_gone(c, n ? errno : EIO); /* the loop then drops what is left */
-		if (n <= 0)
 			continue;
-		*(c->out_fd >= 0 ? &c->bytes_out : &c->dropped) += (uint64_t)n;
+		} else {
+			*(c->port.out_fd >= 0 ? &c->bytes_out : &c->dropped) += (uint64_t)n;
+			c->blocked_at = 0;
+		}
 		vxen_iov_skip(&p->cur, (size_t)n);
 		if ((size_t)n == left)
 			tx_complete_head(c);
@@ -259,17 +265,16 @@ static void input_gone(struct con *c, ssize_t n)
 	else
 		vxd_log(LOG_WARNING, "console: %s: input failed (%s)", vxen_dev_name(c->dev),
 			strerror(errno));
-	if (c->master < 0 && c->in_reg)
-		vxen_loop_del_fd(c->loop, c->in_fd);
-	if (c->master < 0)
-		c->in_reg = false;
-	c->in_fd = -1;
+	if (c->in_reg)
+		vxen_loop_del_fd(c->loop, c->port.in_fd);
+	c->in_reg = false;
+	c->port.in_fd = -1;
 }
 
 /* Fill guest buffers straight from the input until it is empty or the guest has no buffer. */
 static void input(struct con *c)
 {
-	for (unsigned int i = 0; i < RX_BURST && c->in_fd >= 0; i++) {
+	for (unsigned int i = 0; i < RX_BURST && c->port.in_fd >= 0; i++) {
 		ssize_t n = 0;
 
 		if (!c->rx && vxen_dev_queue_pop(c->dev, RXQ, &c->rx) != 1) {
@@ -279,7 +284,7 @@ static void input(struct con *c)
 		}
 		/* A buffer without writable bytes is returned as it is. */
 		if (c->rx->in_len) {
-			n = readv(c->in_fd, c->rx->iov + c->rx->n_out, (int)c->rx->n_in);
+			n = readv(c->port.in_fd, c->rx->iov + c->rx->n_out, (int)c->rx->n_in);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break; /* keep the buffer for the next wake-up */
 			if (n <= 0) {
@@ -310,12 +315,18 @@ static void on_fd(vxen_loop *loop, int fd, uint32_t events, void *payload)
 	struct con *c = payload;
 
 	/* Errors and hang-ups surface through read and write, whose handlers act on them. */
-	if (fd == c->out_fd && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && c->tx_head)
-		output(c);
-	if (fd == c->in_fd && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+	if (fd == c->port.in_fd) {
 		input(c);
-	else if (fd == c->out_fd && c->master < 0 && (events & (EPOLLERR | EPOLLHUP)))
-		output_gone(c, EPIPE); /* stdout's reader is gone */
+	} else if (fd == c->port.out_fd && (events & EPOLLOUT) && c->discarding) {
+		c->discarding = false; /* someone reads again */
+		vxd_log(LOG_NOTICE, "console: %s: output read again, %" PRIu64 " bytes dropped",
+			vxen_dev_name(c->dev), c->dropped);
+		output(c);
+	} else if (fd == c->port.out_fd && c->tx_head) {
+		output(c);
+	} else if (fd == c->port.out_fd && (events & (EPOLLERR | EPOLLHUP))) {
+		output_gone(c, EPIPE); /* nobody will read what we write */
+	}
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -323,7 +334,7 @@ static void on_fd(vxen_loop *loop, int fd, uint32_t events, void *payload)
 
 static void publish_size(struct con *c)
 {
-	uint16_t v[2] = { htole16(c->ws.ws_col), htole16(c->ws.ws_row) };
+	uint16_t v[2] = { htole16(c->port.ws.ws_col), htole16(c->port.ws.ws_row) };
 
 	vxen_dev_config_set(c->dev, offsetof(struct virtio_console_config, cols), v, sizeof(v));
 }
@@ -336,10 +347,19 @@ static void on_timer(vxen_loop *loop, int fd, uint32_t events, void *payload)
 
 	if (read(fd, &ticks, sizeof(ticks)) < 0)
 		return;
-	if (ioctl(c->size_fd, TIOCGWINSZ, &ws) < 0 ||
-	    (ws.ws_col == c->ws.ws_col && ws.ws_row == c->ws.ws_row))
+	if (c->tx_blocked && c->max_stall_ms && now_ms() - c->blocked_at >= c->max_stall_ms) {
+		vxd_log(LOG_WARNING,
+			"console: %s: nobody reads %s: dropping guest output until "
+			"someone does",
+			vxen_dev_name(c->dev), c->port.pty[0] ? c->port.pty : "stdout");
+		c->discarding = true;
+		c->blocked_at = 0;
+		output(c);
+	}
+	if (c->port.size_fd < 0 || ioctl(c->port.size_fd, TIOCGWINSZ, &ws) < 0 ||
+	    (ws.ws_col == c->port.ws.ws_col && ws.ws_row == c->port.ws.ws_row))
 		return;
-	c->ws = ws;
+	c->port.ws = ws;
 	publish_size(c);
 	vxen_dev_config_changed(c->dev);
 	vxd_log(LOG_INFO, "console: %s: size %ux%u", vxen_dev_name(c->dev), ws.ws_col, ws.ws_row);
@@ -353,7 +373,7 @@ static int con_config_write(vxen_dev *dev, unsigned int offset, const void *buf,
 
 	if (offset != EMERG_WR_OFFSET)
 		return -EPERM; /* cols, rows, max_nr_ports are the device's */
-	if (c->out_fd < 0 || write(c->out_fd, &ch, 1) != 1)
+	if (c->port.out_fd < 0 || write(c->port.out_fd, &ch, 1) != 1)
 		c->dropped++;
 	else
 		c->bytes_out++;
@@ -376,6 +396,7 @@ static void drop_tx(struct con *c)
 	while (c->tx_head)
 		tx_complete_head(c);
 	c->tx_blocked = false;
+	c->blocked_at = 0;
 }
 
 static void con_reset(vxen_dev *dev, void *payload)
@@ -401,105 +422,20 @@ static void con_queue_stop(vxen_dev *dev, unsigned int q, void *payload)
 /* ------------------------------------------------------------------------------------------ */
 /* Devices                                                                                     */
 
-static int open_pty(struct con *c)
+/* The output is polled from the start (empty mask), to hear of a reader going away. */
+static int poll_out(struct con *c)
 {
-	struct termios t;
+	int r = vxen_loop_add_fd(c->loop, c->port.out_fd, 0, on_fd, c);
 
-	c->master = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (c->master < 0)
-		return -errno;
-	c->in_fd = c->out_fd = c->size_fd = c->master;
-	if (grantpt(c->master) || unlockpt(c->master) ||
-	    ptsname_r(c->master, c->pty, sizeof(c->pty)))
-		return -errno;
-	c->slave = open(c->pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (c->slave < 0)
-		return -errno;
-	/* A byte pipe, as xenconsoled's ptys: no echo, no line editing, no CR/LF mangling. */
-	if (tcgetattr(c->slave, &t) == 0) {
-		cfmakeraw(&t);
-		tcsetattr(c->slave, TCSANOW, &t);
-	}
-	c->ws = (struct winsize){ .ws_row = DEFAULT_ROWS, .ws_col = DEFAULT_COLS };
-	return ioctl(c->master, TIOCSWINSZ, &c->ws) < 0 ? -errno : 0;
-}
-
-/*
- * The link's path: @tmpl with {domid} and {devid} replaced. In discovery mode a template naming
- * neither gets ".<domid>.<devid>" appended, so that devices do not fight over one link.
- */
-static char *link_path(const char *tmpl, const struct vxen_xs_device *info, bool explicit_mode)
-{
-	char *out = NULL;
-	size_t len;
-	FILE *f = open_memstream(&out, &len);
-
-	if (!f)
-		return NULL;
-	for (const char *p = tmpl; *p; p++) {
-		if (strncmp(p, "{domid}", 7) && strncmp(p, "{devid}", 7)) {
-			fputc(*p, f);
-			continue;
-		}
-		fprintf(f, "%" PRIu32, p[2] == 'o' ? info->frontend_domid : info->devid);
-		p += 6;
-	}
-	if (!explicit_mode && !strstr(tmpl, "{domid}") && !strstr(tmpl, "{devid}"))
-		fprintf(f, ".%" PRIu32 ".%" PRIu32, info->frontend_domid, info->devid);
-	if (fclose(f) == 0)
-		return out;
-	free(out);
-	return NULL;
-}
-
-/* Replace a symlink (never another kind of file) with one to our pty. */
-static int make_link(struct con *c, const char *tmpl, const struct vxen_xs_device *info,
-		     bool explicit_mode)
-{
-	struct stat st;
-	int r;
-
-	c->link = link_path(tmpl, info, explicit_mode);
-	if (!c->link)
-		return -ENOMEM;
-	r = lstat(c->link, &st) == 0 && !S_ISLNK(st.st_mode) ? -EEXIST : 0;
-	if (r == 0) {
-		unlink(c->link);
-		r = symlink(c->pty, c->link) ? -errno : 0;
-	}
-	if (r) {
-		vxd_log(LOG_ERR, "console: cannot create the link %s: %s", c->link,
-			r == -EEXIST ? "a file that is not a symlink is in the way" : strerror(-r));
-		free(c->link);
-		c->link = NULL;
-	}
-	return r;
-}
-
-static int open_stdio(struct con *c)
-{
-	int r;
-
-	c->in_fd = STDIN_FILENO;
-	c->out_fd = STDOUT_FILENO;
-	for (int fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++) {
-		c->saved_fl[fd] = fcntl(fd, F_GETFL);
-		if (c->saved_fl[fd] < 0 || fcntl(fd, F_SETFL, c->saved_fl[fd] | O_NONBLOCK) < 0)
-			return -errno;
-	}
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &c->ws) == 0)
-		c->size_fd = STDOUT_FILENO;
-	/* stdout is polled from the start (empty mask) to hear of a reader going away. */
-	r = vxen_loop_add_fd(c->loop, STDOUT_FILENO, 0, on_fd, c);
 	c->out_reg = r == 0;
-	return r == -EPERM ? 0 : r; /* regular files and /dev/null: never block */
+	return r == -EPERM ? 0 : r; /* regular files and /dev/null: never full */
 }
 
 static int start_timer(struct con *c)
 {
-	struct itimerspec its = { { 0, WINSZ_PERIOD_NS }, { 0, WINSZ_PERIOD_NS } };
+	struct itimerspec its = { { 0, TICK_NS }, { 0, TICK_NS } };
 
-	if (c->size_fd < 0)
+	if (c->port.size_fd < 0 && !c->max_stall_ms)
 		return 0;
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->timer_fd < 0)
@@ -509,19 +445,6 @@ static int start_timer(struct con *c)
 	return vxen_loop_add_fd(c->loop, c->timer_fd, EPOLLIN, on_timer, c);
 }
 
-static void unlink_ours(const char *link, const char *pty)
-{
-	char target[64];
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
-
-	/* Remove the link only if it still names our pty (a newer device may have taken it). */
-	if (n > 0) {
-		target[n] = 0;
-		if (!strcmp(target, pty))
-			unlink(link);
-	}
-}
-
 static void con_close(struct con *c)
 {
 	if (c->timer_fd >= 0) {
@@ -529,28 +452,11 @@ static void con_close(struct con *c)
 		close(c->timer_fd);
 	}
 	if (c->in_reg)
-		vxen_loop_del_fd(c->loop, c->master >= 0 ? c->master : STDIN_FILENO);
+		vxen_loop_del_fd(c->loop, c->port.in_fd);
 	if (c->out_reg)
-		vxen_loop_del_fd(c->loop, STDOUT_FILENO);
-	for (int fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++)
-		if (c->saved_fl[fd] >= 0)
-			fcntl(fd, F_SETFL, c->saved_fl[fd]);
-	if (c->master >= 0)
-		close(c->master);
-	if (c->slave >= 0)
-		close(c->slave);
-	if (c->link)
-		unlink_ours(c->link, c->pty);
-	free(c->link);
+		vxen_loop_del_fd(c->loop, c->port.out_fd);
+	con_port_close(&c->port);
 	free(c);
-}
-
-static int register_pty(struct con *c)
-{
-	int r = vxen_loop_add_fd(c->loop, c->master, 0, on_fd, c);
-
-	c->in_reg = r == 0;
-	return r;
 }
 
 static int make_dev(struct con *c, const struct vxen_dev_config *cfg)
@@ -575,7 +481,7 @@ static int make_dev(struct con *c, const struct vxen_dev_config *cfg)
 	};
 	int r;
 
-	if (c->size_fd >= 0)
+	if (c->port.size_fd >= 0)
 		ops.features |= 1ull << VIRTIO_CONSOLE_F_SIZE;
 	r = vxen_dev_new(&c->dev, &ops, cfg, c);
 	if (r == 0)
@@ -593,22 +499,17 @@ static int con_create(vxen_loop *loop, const struct vxen_xs_device *info,
 
 	if (!c)
 		return -ENOMEM;
-	*c = (struct con){ .loop = loop,
-			   .master = -1,
-			   .slave = -1,
-			   .in_fd = -1,
-			   .out_fd = -1,
-			   .size_fd = -1,
-			   .timer_fd = -1,
-			   .saved_fl = { -1, -1 } };
+	*c = (struct con){ .loop = loop, .timer_fd = -1, .max_stall_ms = o->max_stall_ms };
 	c->tx_tail = &c->tx_head;
-	r = o->stdio ? open_stdio(c) : open_pty(c);
+	con_port_init(&c->port);
+	r = o->stdio ? con_port_open_stdio(&c->port) : con_port_open_pty(&c->port);
 	if (r == 0 && o->pty_link)
-		r = make_link(c, o->pty_link, info, o->explicit_mode);
+		r = con_port_link(&c->port, o->pty_link, info->frontend_domid, info->devid,
+				  !o->explicit_mode);
 	if (r == 0)
 		r = make_dev(c, cfg);
-	if (r == 0 && !o->stdio)
-		r = register_pty(c);
+	if (r == 0)
+		r = poll_out(c);
 	if (r == 0)
 		r = start_timer(c);
 	if (r) {
@@ -621,9 +522,10 @@ static int con_create(vxen_loop *loop, const struct vxen_xs_device *info,
 		snprintf(desc, desc_size, "stdin/stdout");
 		return 0;
 	}
-	snprintf(desc, desc_size, "pty %s%s%s", c->pty, c->link ? " via " : "",
-		 c->link ? c->link : "");
-	printf("d%" PRIu32 " dev %" PRIu32 ": %s\n", info->frontend_domid, info->devid, c->pty);
+	snprintf(desc, desc_size, "pty %s%s%s", c->port.pty, c->port.link ? " via " : "",
+		 c->port.link ? c->port.link : "");
+	printf("d%" PRIu32 " dev %" PRIu32 ": %s\n", info->frontend_domid, info->devid,
+	       c->port.pty);
 	fflush(stdout);
 	return 0;
 }
@@ -646,11 +548,14 @@ static void con_destroy(vxen_dev *dev, void *payload)
 static int con_parse(int key, const char *arg, void *payload)
 {
 	struct opts *o = payload;
+	uint64_t v;
 
 	if (key == KEY_PTY_LINK)
 		o->pty_link = arg;
 	else if (key == KEY_STDIO)
 		o->stdio = true;
+	else if (key == KEY_MAX_STALL && vxd_parse_u64("--max-stall", arg, 3600, &v) == 0)
+		o->max_stall_ms = v * 1000;
 	else
 		return -1;
 	return 0;
@@ -673,6 +578,8 @@ static const struct vxd_option con_options[] = {
 	{ "pty-link", KEY_PTY_LINK, "PATH",
 	  "keep a symlink to each pty; PATH may contain {domid}, {devid}" },
 	{ "stdio", KEY_STDIO, NULL, "explicit mode: use stdin/stdout instead of a pty" },
+	{ "max-stall", KEY_MAX_STALL, "SECONDS",
+	  "guest output waits this long for a reader, then is dropped (default 2; 0: forever)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -695,7 +602,7 @@ static const struct vxd_daemon con_daemon = {
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = { .max_stall_ms = DEFAULT_STALL_S * 1000 };
 
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error to handle, not a reason to die */
 	return vxd_main(&con_daemon, argc, argv, &o);

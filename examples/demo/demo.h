@@ -17,6 +17,7 @@
 
 #define DEMO_TIMEOUT_MS 5000
 #define DEMO_DISK_BYTES (4u << 20)
+#define DEMO_GUEST_RAM	(64u << 20)
 
 enum { DEV_BLK, DEV_NET, DEV_CON, NR_DEVS };
 
@@ -73,6 +74,19 @@ struct demo {
 
 /** demo_fail() - record why the demo failed (the first reason wins). Returns -1. */
 int demo_fail(struct demo *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** Find the daemons and xensim's drop-in libraries (options, environment, defaults). */
+int demo_find_files(struct demo *d);
+/** Run the three daemons in discovery mode, their output in <dir>/<name>.log. */
+int demo_start_daemons(struct demo *d);
+/** Reap @dm if it exited (@flags: WNOHANG or 0); true if it is gone. */
+bool demo_daemon_reaped(struct demo_daemon *dm, int flags);
+/** demo_fail() with how @dm ended. */
+int demo_daemon_failed(struct demo *d, struct demo_daemon *dm);
+/** SIGTERM, then wait up to @ms for the exit; true if it exited. */
+bool demo_daemon_stop(struct demo_daemon *dm, int ms);
+/** Print the last lines of @dm's log to stderr. */
+void demo_daemon_log_tail(const struct demo_daemon *dm);
 
 /** Host side of the devices, before the guest probes them. Return 0 or demo_fail(). */
 int demo_disk_create(struct demo *d);

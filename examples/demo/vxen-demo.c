@@ -41,7 +41,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +52,6 @@
 
 #include "demo.h"
 
-extern char **environ;
-
-static const char *const daemon_names[NR_DEVS] = { "virtio-xen-blk", "virtio-xen-net",
-						   "virtio-xen-console" };
 static const char *const dev_names[NR_DEVS] = { "blk", "net", "console" };
 
 int demo_fail(struct demo *d, const char *fmt, ...)
@@ -80,175 +75,6 @@ static double now(void)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Where things are                                                                            */
-
-/* Run from the build tree (build/examples/vxen-demo)? Then use the build tree's daemons. */
-static bool in_build_tree(void)
-{
-	char self[PATH_MAX], build[PATH_MAX];
-	char *slash;
-
-	if (!realpath("/proc/self/exe", self) || !realpath(VXEN_DEMO_BUILD_BINDIR, build))
-		return false;
-	slash = strrchr(self, '/');
-	*slash = 0;
-	return !strcmp(self, build);
-}
-
-static int find_files(struct demo *d)
-{
-	const char *env = getenv("VXEN_DEMO_DAEMON_DIR"), *libs = getenv("VXEN_XENSIM_LIBDIR");
-	bool build = in_build_tree();
-	char probe[PATH_MAX + 32];
-
-	if (!d->o.daemon_dir)
-		d->o.daemon_dir = env ? env : build ? NULL : VXEN_DEMO_SBINDIR;
-	if (!d->o.xensim_libdir)
-		d->o.xensim_libdir = libs    ? libs
-				     : build ? VXEN_DEMO_BUILD_XENSIM_LIBDIR
-					     : VXEN_DEMO_XENSIM_LIBDIR;
-	for (int i = 0; i < NR_DEVS; i++) {
-		struct demo_daemon *dm = &d->daemons[i];
-
-		dm->name = daemon_names[i];
-		if (d->o.daemon_dir)
-			snprintf(dm->path, sizeof(dm->path), "%s/%s", d->o.daemon_dir, dm->name);
-		else
-			snprintf(dm->path, sizeof(dm->path), "%s/%s/%s", VXEN_DEMO_BUILD_BINDIR,
-				 dev_names[i], dm->name);
-		if (access(dm->path, X_OK))
-			return demo_fail(d, "%s: %s (build it, or see --daemon-dir)", dm->path,
-					 strerror(errno));
-	}
-	snprintf(probe, sizeof(probe), "%s/libxenstore.so.4", d->o.xensim_libdir);
-	if (access(probe, R_OK))
-		return demo_fail(d,
-				 "xensim's drop-in libraries are not in %s (see --xensim-libdir)",
-				 d->o.xensim_libdir);
-	return 0;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* The daemons                                                                                 */
-
-/* Our environment with xensim's drop-in libraries first in LD_LIBRARY_PATH. */
-static char **daemon_env(const struct demo *d)
-{
-	const char *old = getenv("LD_LIBRARY_PATH");
-	size_t n = 0, k = 0;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = calloc(n + 2, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "LD_LIBRARY_PATH=", 16))
-			env[k++] = environ[i];
-	if (asprintf(&env[k], "LD_LIBRARY_PATH=%s%s%s", d->o.xensim_libdir, old ? ":" : "",
-		     old ? old : "") < 0) {
-		free(env);
-		return NULL;
-	}
-	return env;
-}
-
-static void free_env(char **env)
-{
-	size_t k = 0;
-
-	if (!env)
-		return;
-	while (env[k + 1])
-		k++;
-	free(env[k]); /* the LD_LIBRARY_PATH entry we made is the last one */
-	free(env);
-}
-
-static int spawn_daemon(struct demo *d, struct demo_daemon *dm, char **env, char *const args[])
-{
-	posix_spawn_file_actions_t fa;
-	char *argv[8] = { dm->path };
-	int r;
-
-	for (int i = 0; args[i] && i < 6; i++) {
-		argv[i + 1] = args[i];
-		snprintf(dm->args + strlen(dm->args), sizeof(dm->args) - strlen(dm->args), " %s",
-			 args[i]);
-	}
-	snprintf(dm->log, sizeof(dm->log), "%s/%s.log", d->dir, dm->name);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, dm->log, O_WRONLY | O_CREAT | O_APPEND,
-					 0600);
-	if (!d->o.verbose)
-		posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	r = posix_spawn(&dm->pid, dm->path, &fa, NULL, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r) {
-		dm->pid = 0;
-		return demo_fail(d, "cannot run %s: %s", dm->path, strerror(r));
-	}
-	return 0;
-}
-
-static int start_daemons(struct demo *d)
-{
-	char net_where[PATH_MAX + 16], con_link[PATH_MAX + 16];
-	char *verbose = d->o.verbose ? "-v" : NULL;
-	char **env = daemon_env(d);
-	int r;
-
-	if (!env)
-		return demo_fail(d, "out of memory");
-	snprintf(net_where, sizeof(net_where), "%s/net.sock", d->dir);
-	snprintf(con_link, sizeof(con_link), "%s/console", d->dir);
-	r = spawn_daemon(d, &d->daemons[DEV_BLK], env, (char *[]){ verbose, NULL });
-	if (!r)
-		r = spawn_daemon(d, &d->daemons[DEV_NET], env,
-				 (char *[]){ d->o.tap ? "--tap" : "--socket",
-					     d->o.tap ? (char *)d->o.tap : net_where, verbose,
-					     NULL });
-	if (!r)
-		r = spawn_daemon(d, &d->daemons[DEV_CON], env,
-				 (char *[]){ "--pty-link", con_link, verbose, NULL });
-	free_env(env);
-	return r;
-}
-
-/* Reap @dm if it exited; true if it is gone. */
-static bool reaped(struct demo_daemon *dm, int flags)
-{
-	if (dm->pid <= 0)
-		return true;
-	if (waitpid(dm->pid, &dm->status, flags) != dm->pid)
-		return false;
-	dm->pid = 0;
-	return true;
-}
-
-static int daemon_died(struct demo *d, struct demo_daemon *dm)
-{
-	return demo_fail(d, "%s stopped early (%s %d)", dm->name,
-			 WIFEXITED(dm->status) ? "exit status" : "signal",
-			 WIFEXITED(dm->status) ? WEXITSTATUS(dm->status) : WTERMSIG(dm->status));
-}
-
-/* SIGTERM, then wait up to @ms for the exit. */
-static bool stop_daemon(struct demo_daemon *dm, int ms)
-{
-	if (dm->pid > 0)
-		kill(dm->pid, SIGTERM);
-	for (int i = 0; i < ms / 10; i++) {
-		if (reaped(dm, WNOHANG))
-			return true;
-		usleep(10 * 1000);
-	}
-	return false;
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* The guest and its devices                                                                   */
 
 static const char *state_path(const struct demo *d, const struct demo_dev *v, char *buf, size_t n)
@@ -267,8 +93,8 @@ static int wait_initwait(struct demo *d, int i)
 	for (int t = 0; t < DEMO_TIMEOUT_MS / 100; t++) {
 		if (xensim_xs_wait(d->x, path, "2", 100) == 0)
 			return 0;
-		if (reaped(&d->daemons[i], WNOHANG))
-			return daemon_died(d, &d->daemons[i]);
+		if (demo_daemon_reaped(&d->daemons[i], WNOHANG))
+			return demo_daemon_failed(d, &d->daemons[i]);
 	}
 	return demo_fail(d, "%s did not take its device (%s is not 2 after %d ms)",
 			 d->daemons[i].name, path, DEMO_TIMEOUT_MS);
@@ -340,6 +166,7 @@ static int start_guest(struct demo *d)
 	if (r)
 		return demo_fail(d, "cannot start the xensim machine: %s", strerror(-r));
 	cfg.name = "vxen-demo";
+	cfg.ram_bytes = DEMO_GUEST_RAM;
 	r = xensim_domain_create(d->x, &cfg, &d->domid);
 	if (!r)
 		r = xensim_guest_attach(&d->g, d->x, d->domid);
@@ -532,11 +359,11 @@ static int stop_all(struct demo *d)
 	for (int i = 0; i < NR_DEVS; i++) {
 		struct demo_daemon *dm = &d->daemons[i];
 
-		if (!stop_daemon(dm, DEMO_TIMEOUT_MS))
+		if (!demo_daemon_stop(dm, DEMO_TIMEOUT_MS))
 			return demo_fail(d, "%s did not exit within %d ms of SIGTERM", dm->name,
 					 DEMO_TIMEOUT_MS);
 		if (!WIFEXITED(dm->status) || WEXITSTATUS(dm->status))
-			return daemon_died(d, dm);
+			return demo_daemon_failed(d, dm);
 	}
 	if (wait_released(d, XENSIM_DOMID_ALL, &c))
 		return -1;
@@ -557,9 +384,9 @@ static void print_setup(const struct demo *d)
 		       d->daemons[i].args[0] ? d->daemons[i].args + 1 : "(no options)");
 	printf("          (separate processes, discovery mode, LD_LIBRARY_PATH=%s)\n",
 	       d->o.xensim_libdir);
-	printf("guest     domain %u, 64 MiB, grant-DMA virtio drivers (as Linux "
+	printf("guest     domain %u, %u MiB, grant-DMA virtio drivers (as Linux "
 	       "CONFIG_XEN_VIRTIO)\n",
-	       d->domid);
+	       d->domid, DEMO_GUEST_RAM >> 20);
 	for (int i = 0; i < NR_DEVS; i++)
 		printf("%-9s virtio-%-8s base 0x%08" PRIx64 "  irq %u  %s\n", i ? "" : "devices",
 		       d->devs[i].name, d->devs[i].base, d->devs[i].irq, d->devs[i].detail);
@@ -567,10 +394,27 @@ static void print_setup(const struct demo *d)
 	       "work\n");
 }
 
+static int make_dir(struct demo *d)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	size_t n = (size_t)snprintf(d->dir, sizeof(d->dir), "%s/vxen-demo.XXXXXX",
+				    tmp && *tmp ? tmp : "/tmp");
+
+	if (n >= sizeof(d->dir)) {
+		d->dir[0] = 0;
+		return demo_fail(d, "TMPDIR is too long for unix socket paths");
+	}
+	if (mkdtemp(d->dir))
+		return 0;
+	d->dir[0] = 0;
+	return demo_fail(d, "cannot create a temporary directory: %s", strerror(errno));
+}
+
 static int run(struct demo *d)
 {
-	if (find_files(d) || demo_disk_create(d) || start_guest(d) || start_daemons(d) ||
-	    demo_net_listen(d))
+	if (demo_find_files(d) || make_dir(d) || demo_disk_create(d) || start_guest(d) ||
+	    demo_start_daemons(d) || demo_net_listen(d))
 		return -1;
 	describe_devices(d);
 	if (add_devices(d) || demo_net_connect(d) || demo_console_open(d) || probe_devices(d))
@@ -582,30 +426,6 @@ static int run(struct demo *d)
 	print_costs(d);
 	printf("\nshutdown\n");
 	return unplug(d) || stop_all(d) ? -1 : 0;
-}
-
-/* The last lines of a daemon's log, to show why it failed. */
-static void print_log_tail(const struct demo_daemon *dm)
-{
-	char buf[4096];
-	const char *p;
-	ssize_t n;
-	int fd, lines = 0;
-
-	fd = dm->log[0] ? open(dm->log, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd < 0)
-		return;
-	n = pread(fd, buf, sizeof(buf) - 1,
-		  lseek(fd, 0, SEEK_END) > (off_t)sizeof(buf) - 1
-			  ? lseek(fd, 0, SEEK_END) - (off_t)sizeof(buf) + 1
-			  : 0);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
-	for (p = buf + n - 1; p > buf && lines < 13; p--)
-		lines += *p == '\n';
-	fprintf(stderr, "--- %s (%s):\n%s", dm->name, dm->log, p == buf ? p : p + 2);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -622,14 +442,14 @@ static void cleanup(struct demo *d, bool failed)
 	xensim_blk_free(d->blk);
 	xensim_guest_detach(d->g);
 	for (int i = 0; i < NR_DEVS; i++) {
-		if (stop_daemon(&d->daemons[i], 2000))
+		if (demo_daemon_stop(&d->daemons[i], 2000))
 			continue;
 		kill(d->daemons[i].pid, SIGKILL);
-		reaped(&d->daemons[i], 0);
+		demo_daemon_reaped(&d->daemons[i], 0);
 	}
 	if (failed && !d->o.verbose)
 		for (int i = 0; i < NR_DEVS; i++)
-			print_log_tail(&d->daemons[i]);
+			demo_daemon_log_tail(&d->daemons[i]);
 	for (unsigned int i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -682,7 +502,8 @@ static int parse(struct demo_opts *o, int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "kvhV", opts, NULL)) != -1) {
+	opterr = 0; /* our own messages */
+	while ((c = getopt_long(argc, argv, ":kvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			o->keep = true;
@@ -705,8 +526,12 @@ static int parse(struct demo_opts *o, int argc, char **argv)
 		case 'V':
 			printf("vxen-demo (libvirtio-xen %s)\n", VXEN_DEMO_VERSION);
 			return 1;
+		case ':':
+			fprintf(stderr, "vxen-demo: '%s' needs an argument\n", argv[optind - 1]);
+			return -1;
 		default:
-			fprintf(stderr, "Try 'vxen-demo --help'.\n");
+			fprintf(stderr, "vxen-demo: unknown option '%s'\nTry 'vxen-demo --help'.\n",
+				argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -716,23 +541,6 @@ static int parse(struct demo_opts *o, int argc, char **argv)
 		return -1;
 	}
 	return 0;
-}
-
-static int make_dir(struct demo *d)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	size_t n = (size_t)snprintf(d->dir, sizeof(d->dir), "%s/vxen-demo.XXXXXX",
-				    tmp && *tmp ? tmp : "/tmp");
-
-	if (n >= sizeof(d->dir)) {
-		d->dir[0] = 0;
-		return demo_fail(d, "TMPDIR is too long for unix socket paths");
-	}
-	if (mkdtemp(d->dir))
-		return 0;
-	d->dir[0] = 0;
-	return demo_fail(d, "cannot create a temporary directory: %s", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -747,8 +555,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("vxen-demo: libvirtio-xen %s example backends serving a simulated Xen guest\n\n",
 	       VXEN_DEMO_VERSION);
-	r = make_dir(&d) ? -1 : run(&d);
-	if (r && getenv("HOLD")) { fprintf(stderr, "HOLD %s\n", d.err); sleep(30); }
+	r = run(&d);
 	cleanup(&d, r != 0);
 	if (r) {
 		fprintf(stderr, "vxen-demo: FAILED: %s\n", d.err);

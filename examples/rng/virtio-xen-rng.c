@@ -54,11 +54,11 @@ static int rng_create(vxen_backend *be, const struct vxen_xs_device *info,
 {
 	int r = vxen_dev_new(out, &rng_ops, cfg, NULL);
 
-	if (r == 0)
-		printf("rng: serving guest %" PRIu32 " at 0x%" PRIx64 " irq %" PRIu32 " (%s)\n",
-		       info->frontend_domid, info->base, info->irq,
-		       info->grant_usage ? "grants" : "foreign mappings");
-	fflush(stdout);
+	if (r == 0) /* stderr, like the library's messages: the journal, under systemd */
+		fprintf(stderr,
+			"virtio-xen-rng: d%" PRIu32 ": rng at 0x%" PRIx64 " irq %" PRIu32 ", %s\n",
+			info->frontend_domid, info->base, info->irq,
+			cfg->grants ? "grants" : "foreign");
 	return r;
 }
 
@@ -67,23 +67,27 @@ static const struct vxen_backend_ops backend_ops = {
 	.create = rng_create,
 };
 
-static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)
+/* The argument of --@name: a number up to @max (decimal or 0x-hex), or exit 2. */
+static uint64_t number(const char *name, const char *s, uint64_t max)
 {
+	uint64_t v;
 	char *end;
 
 	errno = 0;
-	*out = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *out > max) {
-		fprintf(stderr, "virtio-xen-rng: %s: '%s' is not a valid number\n", opt, s);
-		return -1;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-' || v > max) {
+		fprintf(stderr, "virtio-xen-rng: --%s: '%s' is not a valid number\n", name, s);
+		exit(2);
 	}
-	return 0;
+	return v;
 }
 
-static void usage(FILE *f)
+static int usage(FILE *f, int status)
 {
 	fprintf(f, "usage: virtio-xen-rng [--domid N --base ADDR --irq N [--no-grant]] [-v]\n"
+		   "       virtio-xen-rng --help | --version\n"
 		   "Without --domid, serves every virtio-rng device found in xenstore.\n");
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -94,57 +98,52 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },	   { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },	   { 0 }
 	};
-	struct vxen_xs_device dev = { .version = VXEN_XS_DEVICE_VERSION, .grant_usage = true,
-				      .virtio_id = VIRTIO_ID_RNG };
+	struct vxen_xs_device dev = { .version = VXEN_XS_DEVICE_VERSION, .grant_usage = true };
 	struct vxen_backend_config cfg = VXEN_BACKEND_CONFIG_INIT;
 	uint32_t ids[] = { VIRTIO_ID_RNG };
-	uint64_t v, explicit_mode = 0;
 	vxen_backend *be;
 	vxen_loop *loop;
 	int c, r;
 
 	vxen_log_set_handler(vxen_log_stderr, LOG_NOTICE, NULL);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			if (parse_u64("--domid", optarg, 0x7fef, &v))
-				return 2;
-			dev.frontend_domid = (uint32_t)v;
-			explicit_mode = 1;
-			break;
-		case 'b':
-			if (parse_u64("--base", optarg, UINT64_MAX, &dev.base))
-				return 2;
-			break;
-		case 'i':
-			if (parse_u64("--irq", optarg, 1019, &v))
-				return 2;
-			dev.irq = (uint32_t)v;
-			break;
-		case 'n': dev.grant_usage = false; break;
-		case 'v': vxen_log_set_handler(vxen_log_stderr, LOG_DEBUG, NULL); break;
-		case 'V': printf("virtio-xen-rng %s\n", vxen_version()); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+		if (c == 'd')
+			dev.frontend_domid = (uint32_t)number("domid", optarg, 0x7fef);
+		else if (c == 'b')
+			dev.base = number("base", optarg, UINT64_MAX);
+		else if (c == 'i')
+			dev.irq = (uint32_t)number("irq", optarg, 1019);
+		else if (c == 'n')
+			dev.grant_usage = false;
+		else if (c == 'v')
+			vxen_log_set_handler(vxen_log_stderr, LOG_DEBUG, NULL);
+		else if (c == 'V')
+			return printf("virtio-xen-rng %s\n", vxen_version()) < 0;
+		else
+			return c == 'h' ? usage(stdout, 0) : usage(stderr, 2);
 	}
-	if (optind < argc || (explicit_mode && (!dev.base || !dev.irq))) {
+	cfg.no_xenstore = dev.frontend_domid || dev.base || dev.irq; /* explicit mode */
+	if (optind < argc)
+		return usage(stderr, 2);
+	if (cfg.no_xenstore && !(dev.frontend_domid && dev.base && dev.irq)) {
 		fprintf(stderr, "virtio-xen-rng: explicit mode needs --domid, --base and --irq\n");
 		return 2;
 	}
-
+	dev.virtio_id = VIRTIO_ID_RNG;
 	cfg.virtio_ids = ids;
 	cfg.nr_virtio_ids = 1;
-	cfg.no_xenstore = explicit_mode;
-	if ((r = vxen_loop_new(&loop)) || (r = vxen_backend_new(&be, loop, &cfg, &backend_ops, NULL))) {
+	r = vxen_loop_new(&loop);
+	if (r == 0 && (r = vxen_backend_new(&be, loop, &cfg, &backend_ops, NULL)) < 0)
+		vxen_loop_free(loop);
+	if (r < 0) {
 		fprintf(stderr, "virtio-xen-rng: cannot start: %s\n", strerror(-r));
 		return 1;
 	}
-	if (explicit_mode && (r = vxen_backend_add(be, &dev, NULL)) < 0)
+	if (cfg.no_xenstore && (r = vxen_backend_add(be, &dev, NULL)) < 0)
 		fprintf(stderr, "virtio-xen-rng: cannot serve the device: %s\n", strerror(-r));
 	else
 		r = vxen_backend_run(be); /* until SIGTERM or SIGINT */
-	vxen_backend_free(be);	  /* devices torn down, xenstore state Closed */
+	vxen_backend_free(be);		  /* devices torn down, xenstore state Closed */
 	vxen_loop_free(loop);
 	return r < 0 ? 1 : 0;
 }

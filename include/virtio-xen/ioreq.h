@@ -51,12 +51,17 @@
  * either (it would tear down the parent's server).
  *
  * Guest death: Xen does not signal it on the ioreq event channels (a dead peer's channel just
- * goes quiet), so the authoritative signal is xenstore (@releaseDomain, see xs.h). Once any call
- * of this server sees Xen fail with ESRCH/ENOENT (vxen_ioreq_irq_raise(), an evtchn call inside
- * vxen_ioreq_process()), the server is marked dead and vxen_ioreq_process() returns -ESRCH from
- * then on. Requests already posted when the guest died are answered harmlessly into our own
- * mapping of the page. vxen_ioreq_server_free() releases every local resource in any case;
- * failures of the hypervisor-side teardown are logged at LOG_DEBUG and swallowed.
+ * goes quiet). Two things notice it: xenstore's @releaseDomain (see xs.h), and
+ * vxen_ioreq_server_check(), a cheap question to Xen that needs no xenstore and that an event
+ * loop asks periodically (loop.h does, once a second by default). Once any call of this server
+ * sees Xen fail with ESRCH/ENOENT (vxen_ioreq_server_check(), vxen_ioreq_irq_raise(), an evtchn
+ * call inside vxen_ioreq_process()), the server is marked dead: vxen_ioreq_process() and
+ * vxen_ioreq_server_check() return -ESRCH from then on, and vxen_ioreq_irq_raise() fails with
+ * -ESRCH without calling Xen. Requests already posted when the guest died are answered
+ * harmlessly into our own mapping of the page. Until its devices are freed, a dead guest stays
+ * a zombie domain in Xen (our grant mappings pin its memory), so free them, then the server,
+ * soon. vxen_ioreq_server_free() releases every local resource in any case; failures of the
+ * hypervisor-side teardown are logged at LOG_DEBUG and swallowed.
  */
 #ifndef VIRTIO_XEN_IOREQ_H
 #define VIRTIO_XEN_IOREQ_H
@@ -223,6 +228,28 @@ int vxen_ioreq_fd(const vxen_ioreq_server *srv);
 int vxen_ioreq_process(vxen_ioreq_server *srv);
 
 /**
+ * vxen_ioreq_server_check() - ask Xen whether the guest still exists and still has this server.
+ * @srv: the server.
+ *
+ * One device-model call (get_ioreq_server_info, without frame numbers, so nothing is mapped):
+ * the cost of one hypercall. It fails with ENOENT once the guest has been killed (Xen destroys
+ * a dying domain's ioreq servers at once, even while the domain lingers as a zombie because
+ * its memory is still mapped) and with ESRCH once the domain no longer exists. Both mean gone:
+ * the server is marked dead, as for any other ESRCH ("Guest death" at the top of ioreq.h). A
+ * server already marked dead is answered without calling Xen. The domain id alone is not asked
+ * about on purpose: Xen still finds a zombie domain by id, so the guest would look alive for
+ * as long as our own mappings keep it a zombie.
+ *
+ * Thread rules: the processing thread, like vxen_ioreq_process() (it may run while other
+ * threads raise interrupts).
+ *
+ * Returns 0 (alive), -ESRCH (gone: stop polling the server, free its devices, then the server),
+ * -EINVAL (NULL @srv), or another -errno of the call, which says nothing about the guest (try
+ * again later). Logs only the discovery of a dead guest, at LOG_DEBUG.
+ */
+int vxen_ioreq_server_check(vxen_ioreq_server *srv);
+
+/**
  * vxen_ioreq_server_stats() - copy the counters into *@out. Thread-safe (each counter is read
  * atomically; the set is not a snapshot). Does not log.
  */
@@ -261,8 +288,9 @@ struct vxen_irq {
  * itself (Linux DM ops are independent privcmd ioctls; the server uses a handle dedicated to
  * interrupts). Not from a thread racing with vxen_ioreq_server_free().
  *
- * Returns 0, -EINVAL (bad kind, ISA IRQ > 15), -ESRCH (guest gone) or the -errno of the DM op.
- * Failures are counted (irq_errors) and logged rate-limited.
+ * Returns 0, -EINVAL (bad kind, ISA IRQ > 15), -ESRCH (guest gone; once the server is marked
+ * dead, without calling Xen) or the -errno of the DM op. Failures are counted (irq_errors) and
+ * logged rate-limited.
  */
 int vxen_ioreq_irq_raise(vxen_ioreq_server *srv, const struct vxen_irq *irq);
 

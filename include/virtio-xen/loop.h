@@ -32,6 +32,18 @@
  * ioreq servers are per guest and shared: vxen_loop_ioreq_get() creates a guest's server on
  * first use and counts references; vxen_loop_ioreq_put() frees it with the last one.
  *
+ * Guest death. Xen does not tell a device model that its guest died: the guest's event channels
+ * just go quiet, while our ring mappings pin its memory and keep it a zombie domain. So while
+ * the loop holds at least one server it probes them: every period (default
+ * VXEN_LOOP_GUEST_PROBE_DEFAULT_MS, see vxen_loop_set_guest_probe()) a timerfd wakes the loop and
+ * each live server is asked vxen_ioreq_server_check() — one hypercall per guest per period.
+ * A guest found gone (there, or by vxen_ioreq_process() returning -ESRCH) stops being polled and
+ * is reported to the vxen_loop_on_guest_gone() callback (a vxen_backend destroys its devices,
+ * releasing every mapping). This works without xenstore; with it, the watcher's @releaseDomain
+ * handling (xs.h) usually reports the death first. With no server held the timer is disarmed:
+ * an idle loop does not wake up. Servers the application created itself are not probed: call
+ * vxen_ioreq_server_check() on them from your own timer.
+ *
  * Thread rules: a loop and everything registered with it belong to the thread that runs it;
  * all callbacks run on that thread (which is therefore the device thread of its devices).
  * Exceptions: vxen_loop_stop() (thread-safe and async-signal-safe). To scale over cores, run
@@ -67,8 +79,9 @@ typedef void (*vxen_loop_signal_fn)(vxen_loop *loop, int signo, void *payload);
 typedef void (*vxen_loop_guest_fn)(vxen_loop *loop, uint32_t domid, void *payload);
 
 /**
- * vxen_loop_new() - create an empty loop (an epoll fd and a stop eventfd).
- * Returns 0, -ENOMEM, or the -errno of epoll_create1/eventfd. Does not log.
+ * vxen_loop_new() - create an empty loop (an epoll fd, a stop eventfd and the guest probe's
+ * timerfd, disarmed until a server is held).
+ * Returns 0, -ENOMEM, or the -errno of epoll_create1/eventfd/timerfd_create. Does not log.
  */
 int vxen_loop_new(vxen_loop **out);
 
@@ -125,12 +138,35 @@ int vxen_loop_del_fd(vxen_loop *loop, int fd);
 int vxen_loop_add_signal(vxen_loop *loop, int signo, vxen_loop_signal_fn fn, void *payload);
 
 /**
- * vxen_loop_on_guest_gone() - set the callback for guests whose ioreq server reports -ESRCH
- * (one callback per loop; NULL to clear). The server's fd is no longer polled by then; the
- * callback should free the guest's devices (vxen_loop_dev_free), which puts the server.
- * A vxen_backend sets this for itself.
+ * vxen_loop_on_guest_gone() - set the callback for guests found gone: their ioreq server
+ * (one obtained with vxen_loop_ioreq_get()) reported -ESRCH to vxen_ioreq_process() or to the
+ * periodic vxen_ioreq_server_check() ("Guest death" at the top of loop.h), or failed for good.
+ * @fn: called once per dead server, on the loop thread; NULL to clear (one callback per loop).
+ * @payload: passed to @fn.
+ *
+ * The server's fd is no longer polled by then, nor probed; the callback should free the
+ * guest's devices (vxen_loop_dev_free), which puts the server: until then the guest's memory
+ * stays mapped. The callback may free devices and servers of any guest (a dead guest whose
+ * last server reference is dropped before its turn is not reported). A vxen_backend sets this
+ * for itself.
  */
 void vxen_loop_on_guest_gone(vxen_loop *loop, vxen_loop_guest_fn fn, void *payload);
+
+/* Default period of the guest probe ("Guest death" at the top of loop.h). */
+#define VXEN_LOOP_GUEST_PROBE_DEFAULT_MS 1000u
+
+/**
+ * vxen_loop_set_guest_probe() - set how often the loop checks that its guests still exist.
+ * @period_ms: the period in milliseconds (default VXEN_LOOP_GUEST_PROBE_DEFAULT_MS); 0 turns
+ *             the probe off (then a guest's death goes unnoticed unless xenstore or a failing
+ *             call reports it).
+ *
+ * A dead guest is noticed at most about one period after it died. Each period costs one
+ * wake-up of the loop and one hypercall per guest whose server the loop holds; none while it
+ * holds no server. The new period starts now. Loop thread. Returns 0, -EINVAL (NULL @loop), or
+ * the -errno of timerfd_settime (also logged at LOG_ERR).
+ */
+int vxen_loop_set_guest_probe(vxen_loop *loop, unsigned int period_ms);
 
 /**
  * vxen_loop_ioreq_get() - the ioreq server of guest @domid, created (and polled by the loop) on
@@ -207,7 +243,9 @@ struct vxen_backend_ops {
 /**
  * struct vxen_backend_config - what the backend serves. Start from VXEN_BACKEND_CONFIG_INIT.
  * @virtio_ids, @nr_virtio_ids, @kinds: the xenstore filter (see struct vxen_xs_watcher_config).
- * @no_xenstore: explicit mode: no watcher; devices come only from vxen_backend_add().
+ * @no_xenstore: explicit mode: no watcher; devices come only from vxen_backend_add(). A dead
+ *               guest's devices are then destroyed when the loop's guest probe finds it gone
+ *               (within a period: vxen_loop_set_guest_probe()).
  * @irq_kind: how "irq" values from xenstore are injected (default VXEN_IRQ_SPI, as on Arm).
  * @dev_template: optional defaults copied into every prepared struct vxen_dev_config
  *                (drain timeout, gdma settings...); its placement fields (domid, base, irq,

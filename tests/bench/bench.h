@@ -21,18 +21,30 @@
 /* Options                                                                                     */
 
 struct bench_opts {
-	double duration;	 /* seconds per measured point (I/O workloads) */
-	double micro_duration;	 /* seconds per micro-benchmark point */
-	const char *json;	 /* output file */
-	const char *only;	 /* comma-separated group filter (ring,gdma,blk,net,scale) */
-	const char *blk_daemon;	 /* virtio-xen-blk binary */
-	const char *net_daemon;	 /* virtio-xen-net binary */
-	const char *shm_dir;	 /* where images live (tmpfs) */
-	bool syscalls;		 /* strace -c runs of the daemons */
+	double duration;	     /* seconds per measured point (I/O workloads) */
+	double micro_duration;	     /* seconds per micro-benchmark point */
+	const char *json;	     /* output file */
+	const char *only;	     /* comma-separated group filter (ring,gdma,blk,net,scale) */
+	const char *blk_daemon;	     /* virtio-xen-blk binary */
+	const char *net_daemon;	     /* virtio-xen-net binary */
+	const char *shm_dir;	     /* where images live (tmpfs) */
+	bool syscalls;		     /* strace -c runs of the daemons */
+	unsigned int copy_threshold; /* > 0: a third strategy, the library with this threshold */
 	bool verbose;
 };
 
 extern struct bench_opts bench_opts;
+
+/*
+ * Strategies the daemons are run with, side by side: "lib" (the library's defaults), "naive"
+ * (--grant-strategy=per-desc) and, with --copy-threshold N, "copyN" (--copy-threshold=N).
+ */
+#define BENCH_MAX_STRATEGIES 3
+struct bench_strategy {
+	const char *name;
+	const char *option; /* daemon option, or NULL */
+};
+unsigned int bench_strategies(const struct bench_strategy **out);
 
 /* Whether group @name was selected (--only). */
 bool bench_selected(const char *name);
@@ -76,7 +88,8 @@ static inline uint64_t bench_rand(uint64_t *s)
 /* Daemons                                                                                     */
 
 struct bench_daemon {
-	pid_t pid;
+	pid_t pid;  /* 0 once reaped */
+	int status; /* wait status once reaped */
 	char log[256];
 };
 
@@ -84,8 +97,10 @@ struct bench_daemon {
 int bench_daemon_start(struct bench_daemon *d, const char *path, const char *const *args);
 /* Send @sig and wait up to @ms for it to exit; returns the wait status or -1. */
 int bench_daemon_stop(struct bench_daemon *d, int sig, int ms);
-/* True if it is still running. */
+/* True if it is still running (reaps it otherwise). */
 bool bench_daemon_alive(struct bench_daemon *d);
+/* True if it has exited with the usage-error status 2 (an option it does not know). */
+bool bench_daemon_refused(struct bench_daemon *d);
 /* Print the last bytes of its log to stderr (on trouble). */
 void bench_daemon_dump(const struct bench_daemon *d);
 /* Remove the log. */

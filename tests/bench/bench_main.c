@@ -14,14 +14,16 @@
  * Every figure is printed as "key value unit" and written to bench.json. Targets are reported
  * ("TARGET ... reached|MISSED"); a missed target is not a failure. Exit status: 0 when every
  * selected group ran (groups whose daemon is not built are skipped), 1 otherwise, 2 for a bad
- * command line.
+ * command line, 3 when a group stalled (watchdog).
  *
  *	vxen-bench [--quick] [--duration S] [--micro S] [--only ring,gdma,blk,net,scale]
  *		   [--json PATH] [--no-strace] [--blk-daemon PATH] [--net-daemon PATH]
- *		   [--shm DIR] [-v]
+ *		   [--shm DIR] [--copy-threshold N] [-v]
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,12 +51,14 @@ struct bench_opts bench_opts = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: vxen-bench [--quick] [--duration S] [--micro S] [--only GROUPS]\n"
-		   "                  [--json PATH] [--no-strace] [--blk-daemon PATH]\n"
-		   "                  [--net-daemon PATH] [--shm DIR] [-v]\n"
-		   "Groups: ring, gdma, blk, net, scale (default: all).\n"
-		   "Defaults: --duration 5 (s per I/O point), --micro 2 (s per micro point),\n"
-		   "--json bench.json, --shm /dev/shm. --quick: --duration 1.5 --micro 0.5.\n");
+	fprintf(f,
+		"Usage: vxen-bench [--quick] [--duration S] [--micro S] [--only GROUPS]\n"
+		"                  [--json PATH] [--no-strace] [--blk-daemon PATH]\n"
+		"                  [--net-daemon PATH] [--shm DIR] [--copy-threshold N] [-v]\n"
+		"Groups: ring, gdma, blk, net, scale (default: all).\n"
+		"Defaults: --duration 5 (s per I/O point), --micro 2 (s per micro point),\n"
+		"--json bench.json, --shm /dev/shm. --quick: --duration 1.5 --micro 0.5.\n"
+		"--copy-threshold N: also run the daemons with --copy-threshold=N (\"copyN\").\n");
 }
 
 static char *daemon_path(const char *rel)
@@ -70,13 +74,19 @@ static char *daemon_path(const char *rel)
 static int parse(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "quick", no_argument, NULL, 'Q' },	{ "duration", required_argument, NULL, 'd' },
-		{ "micro", required_argument, NULL, 'm' }, { "only", required_argument, NULL, 'o' },
-		{ "json", required_argument, NULL, 'j' }, { "no-strace", no_argument, NULL, 'S' },
+		{ "quick", no_argument, NULL, 'Q' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "micro", required_argument, NULL, 'm' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "no-strace", no_argument, NULL, 'S' },
 		{ "blk-daemon", required_argument, NULL, 'b' },
 		{ "net-daemon", required_argument, NULL, 'n' },
-		{ "shm", required_argument, NULL, 's' }, { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },	{ NULL, 0, NULL, 0 },
+		{ "shm", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "copy-threshold", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -112,6 +122,9 @@ static int parse(int argc, char **argv)
 			break;
 		case 'v':
 			bench_opts.verbose = true;
+			break;
+		case 'c':
+			bench_opts.copy_threshold = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
 		case 'h':
 			usage(stdout);
@@ -155,6 +168,20 @@ static void reexec_with_xensim(char **argv)
 	free(v); /* exec failed: go on */
 }
 
+/* The machine's load average: the benchmark shares its CPUs with whatever else runs. */
+static void loadavg(const char *when)
+{
+	double l1 = NAN;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%lf", &l1) != 1)
+			l1 = NAN;
+		fclose(f);
+	}
+	bench_putf(l1, "", "meta.loadavg_%s", when);
+}
+
 static void targets(void)
 {
 	printf("\n");
@@ -166,8 +193,8 @@ static void targets(void)
 		     "blk_randread_4k_qd32.lib.interrupts_per_req", false, 0.1);
 	bench_target("blk 4k randread qd32: guest kicks/req <= 0.1",
 		     "blk_randread_4k_qd32.lib.kicks_per_req", false, 0.1);
-	bench_target("ring 1-desc pop+push within 2x the floor", "ring_pop_push_1desc.ratio_to_floor",
-		     false, 2.0);
+	bench_target("ring 1-desc pop+push within 2x the floor",
+		     "ring_pop_push_1desc.ratio_to_floor", false, 2.0);
 	bench_target("resident KiB per device beyond queue mappings <= 256",
 		     "scale.lib.rss_per_dev_beyond_maps_kib", false, 256.0);
 }
@@ -177,10 +204,28 @@ struct group {
 	int (*run)(void);
 };
 
+static const char *volatile current = "start";
+
+/*
+ * A benchmark never fails on time, but it must not hang a test run either: if a group stalls
+ * (a daemon or the simulator stopped answering), say where and exit.
+ */
+static void watchdog(int sig)
+{
+	static const char msg[] = "vxen-bench: stalled, no progress for too long in group: ";
+	const char *g = current;
+	ssize_t n = write(2, msg, sizeof(msg) - 1);
+
+	n += write(2, g, strlen(g));
+	n += write(2, "\n", 1);
+	(void)n;
+	_exit(3);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct group groups[] = {
-		{ "ring", bench_ring }, { "gdma", bench_gdma }, { "blk", bench_blk },
+		{ "ring", bench_ring }, { "gdma", bench_gdma },	  { "blk", bench_blk },
 		{ "net", bench_net },	{ "scale", bench_scale },
 	};
 	xensim_server *srv = NULL;
@@ -190,12 +235,14 @@ int main(int argc, char **argv)
 		return 2;
 	reexec_with_xensim(argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGALRM, watchdog);
 	bench_note("vxen-bench, libvirtio-xen %s; %.1f s per I/O point, %.1f s per micro point",
 		   vxen_version(), bench_opts.duration, bench_opts.micro_duration);
 	bench_put("meta.duration_s", bench_opts.duration, "s");
 	bench_put("meta.micro_duration_s", bench_opts.micro_duration, "s");
 	bench_put("meta.cpus", (double)sysconf(_SC_NPROCESSORS_ONLN), "");
 	bench_put("meta.default_copy_threshold", VXEN_GDMA_DEFAULT_COPY_THRESHOLD, "B");
+	loadavg("start");
 	rc = xensim_server_start(&srv, NULL);
 	if (!rc)
 		rc = xensim_open(&bench_x, NULL);
@@ -208,6 +255,10 @@ int main(int argc, char **argv)
 
 		if (!bench_selected(groups[i].name))
 			continue;
+		current = groups[i].name;
+		/* Generous: about ten times what the group needs. */
+		alarm((unsigned int)(120 +
+				     100 * (bench_opts.duration + bench_opts.micro_duration)));
 		printf("\n");
 		rc = groups[i].run();
 		if (rc == -ENOENT) {
@@ -219,6 +270,8 @@ int main(int argc, char **argv)
 		}
 		bench_putf(bench_now_s() - t0, "s", "meta.%s_wall_s", groups[i].name);
 	}
+	alarm(0);
+	loadavg("end");
 	targets();
 	xensim_close(bench_x);
 	xensim_server_stop(srv);

@@ -30,6 +30,23 @@ xensim *bench_x;
 /* ------------------------------------------------------------------------------------------ */
 /* Results                                                                                     */
 
+unsigned int bench_strategies(const struct bench_strategy **out)
+{
+	static char name[32], option[48];
+	static struct bench_strategy v[BENCH_MAX_STRATEGIES] = {
+		{ "lib", NULL },
+		{ "naive", "--grant-strategy=per-desc" },
+		{ name, option },
+	};
+
+	*out = v;
+	if (!bench_opts.copy_threshold)
+		return 2;
+	snprintf(name, sizeof(name), "copy%u", bench_opts.copy_threshold);
+	snprintf(option, sizeof(option), "--copy-threshold=%u", bench_opts.copy_threshold);
+	return 3;
+}
+
 bool bench_selected(const char *name)
 {
 	const char *p = bench_opts.only;
@@ -94,8 +111,8 @@ void bench_target(const char *what, const char *key, bool higher_is_better, doub
 	if (isnan(v))
 		printf("TARGET %-48s not measured (%s)\n", what, key);
 	else
-		printf("TARGET %-48s %.3f %s %.3f: %s\n", what, v, higher_is_better ? ">=" : "<=",
-		       limit, ok ? "reached" : "MISSED");
+		printf("TARGET %-48s %.3f %s %.3f: %s\n", what, v,
+		       higher_is_better ? ">=" : "<=", limit, ok ? "reached" : "MISSED");
 	fflush(stdout);
 }
 
@@ -233,6 +250,7 @@ int bench_daemon_stop(struct bench_daemon *d, int sig, int ms)
 	for (int i = 0; i <= ms / 5; i++) {
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
 			d->pid = 0;
+			d->status = status;
 			return status;
 		}
 		usleep(5000);
@@ -248,9 +266,17 @@ bool bench_daemon_alive(struct bench_daemon *d)
 		return false;
 	if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
 		d->pid = 0;
+		d->status = status;
 		return false;
 	}
 	return true;
+}
+
+bool bench_daemon_refused(struct bench_daemon *d)
+{
+	if (d->pid > 0)
+		bench_daemon_stop(d, 0, 200);
+	return d->pid == 0 && WIFEXITED(d->status) && WEXITSTATUS(d->status) == 2;
 }
 
 void bench_daemon_dump(const struct bench_daemon *d)

@@ -69,7 +69,7 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-static struct hw_loop *loop_start(void)
+struct hw_loop *hw_loop_start(void)
 {
 	struct hw_loop *l = calloc(1, sizeof(*l));
 
@@ -103,7 +103,7 @@ static void loop_post(struct hw_loop *l, void (*fn)(void *), void *arg, bool wai
 	pthread_mutex_unlock(&l->lock);
 }
 
-static void loop_stop(struct hw_loop *l)
+void hw_loop_stop(struct hw_loop *l)
 {
 	vxen_loop_stop(l->loop);
 	pthread_join(l->th, NULL);
@@ -111,6 +111,16 @@ static void loop_stop(struct hw_loop *l)
 	close(l->callfd);
 	close(l->blockfd);
 	free(l);
+}
+
+void hw_loop_call(struct hw_loop *l, void (*fn)(void *arg), void *arg)
+{
+	loop_post(l, fn, arg, true);
+}
+
+vxen_loop *hw_loop_loop(struct hw_loop *l)
+{
+	return l->loop;
 }
 
 void hw_call(struct hw *w, void (*fn)(void *arg), void *arg)
@@ -156,7 +166,7 @@ struct dev_args {
 	int r;
 };
 
-static void make_image(struct hw_dev *d)
+void hw_make_image(char *path, size_t n)
 {
 	size_t size = (size_t)HW_SECTORS * 512;
 	uint8_t *img = malloc(size);
@@ -169,9 +179,8 @@ static void make_image(struct hw_dev *d)
 		memset(img + 512 * s, (int)(s & 0xff), 512);
 		memcpy(img + 512 * s, &le, sizeof(le));
 	}
-	snprintf(d->img, sizeof(d->img), "%s/hw-img-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	fd = mkstemp(d->img);
+	snprintf(path, n, "%s/hw-img-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, img, size), (ssize_t)size);
 	close(fd);
@@ -227,7 +236,7 @@ static void dev_new(struct hw *w, struct hw_dev *d, uint64_t base, uint32_t irq,
 {
 	struct dev_args a = { w, d, base, irq, queues, grants, 0 };
 
-	make_image(d);
+	hw_make_image(d->img, sizeof(d->img));
 	hw_call(w, do_dev_new, &a);
 	ck_assert_msg(a.r == 0, "blk_create: %s", strerror(-a.r));
 }
@@ -355,7 +364,7 @@ void hw_up(struct hw *w, const struct hw_opts *o)
 	ck_assert_int_eq(xensim_domain_create(w->x, &dc, &w->domid), 0);
 	ck_assert_int_eq(xensim_guest_attach(&w->g, w->x, w->domid), 0);
 	xensim_guest_set_timeout(w->g, HW_TMO);
-	w->loop = loop_start();
+	w->loop = hw_loop_start();
 	dev_new(w, &w->a, HW_BASE_A, HW_IRQ_A, w->o.a_queues, !w->o.a_foreign);
 	if (!w->o.no_b) {
 		dev_new(w, &w->b, HW_BASE_B, HW_IRQ_B, 1, true);
@@ -386,7 +395,7 @@ void hw_down(struct hw *w)
 	}
 	dev_free(w, &w->a);
 	dev_free(w, &w->b);
-	loop_stop(w->loop);
+	hw_loop_stop(w->loop);
 	c = hw_counters(w);
 	ck_assert_uint_eq(c.gnt_live_pages, 0);
 	ck_assert_uint_eq(c.evtchn_live_ports, 0);

@@ -57,6 +57,16 @@
 /* The backend thread: a vxen_loop and a way to run code on it. */
 struct hw_loop;
 
+struct hw_loop *hw_loop_start(void);
+void hw_loop_stop(struct hw_loop *l);
+/** hw_loop_call() - run @fn(@arg) on the loop thread and wait for it. */
+void hw_loop_call(struct hw_loop *l, void (*fn)(void *arg), void *arg);
+vxen_loop *hw_loop_loop(struct hw_loop *l);
+
+/** hw_make_image() - a 4 MiB image in $TMPDIR whose sector s holds le64 s then bytes s & 0xff;
+ * its path into @path (@n bytes). The caller unlinks it. */
+void hw_make_image(char *path, size_t n);
+
 struct hw_dev {
 	vxen_dev *dev;
 	vxen_ioreq_server *srv;

@@ -146,9 +146,10 @@ START_TEST(demo__default_run_passes_every_check_and_reports)
 	assert_line("          virtio-net      base 0x02000200  irq 34");
 	assert_line("          virtio-console  base 0x02000400  irq 35  pty /dev/pts/");
 	assert_line("every backend reached InitWait");
-	assert_line("checksums match, and so does the image file");
-	assert_line("64 frames guest->host and 64 host->guest");
-	assert_line("in 16 rounds, every byte checked");
+	assert_line("4 MiB of random data across the disk, read back: 64/64 checksums match, image "
+		    "file too");
+	assert_line("64 frames guest->host, 64 host->guest");
+	assert_line(" -> guest, every byte checked");
 	assert_line("the backends released\n  every grant mapping, event channel, ioreq server "
 		    "and foreign map (xensim: 0 live)");
 	assert_line("daemons stopped with SIGTERM: exit status 0, 0, 0; machine-wide 0 live");

@@ -2,7 +2,8 @@
 /*
  * test_dev_backend.c — vxen_backend on xensim: devices discovered in xenstore as libxl writes
  * them, two guests × three test devices in one backend, guest destruction in the middle of I/O,
- * reboot (a new domid with the same device entries), orderly shutdown, explicit mode.
+ * reboot (a new domid with the same device entries), orderly shutdown, explicit mode — where
+ * no xenstore reports a guest's death and the loop's guest probe must find it, idle or mid-I/O.
  */
 #include <check.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <virtio-xen/dev.h>
@@ -208,6 +210,7 @@ struct guest {
 	unsigned int ndev;
 	pthread_t th;
 	atomic_bool stop;
+	bool idle;	    /* set the devices up, then do no I/O until stopped */
 	atomic_uint rounds; /* rounds of one echo per device */
 	int err;	    /* first error, 0 if none */
 	uint64_t broken;
@@ -268,6 +271,10 @@ static void *guest_main(void *arg)
 	pthread_cond_signal(&gs->cond);
 	pthread_mutex_unlock(&gs->lock);
 	for (unsigned int round = 0; !r && !atomic_load(&gs->stop); round++) {
+		if (gs->idle) { /* rings mapped by the backend, nothing in flight */
+			usleep(5000);
+			continue;
+		}
 		for (unsigned int i = 0; !r && i < gs->ndev; i++)
 			r = echo_once(g, vd[i], round);
 		if (!r)
@@ -284,11 +291,12 @@ static void *guest_main(void *arg)
 	return NULL;
 }
 
-static void guest_start_n(struct guest *gs, uint32_t domid, unsigned int ndev)
+static void guest_start_mode(struct guest *gs, uint32_t domid, unsigned int ndev, bool idle)
 {
 	memset(gs, 0, sizeof(*gs));
 	gs->domid = domid;
 	gs->ndev = ndev;
+	gs->idle = idle;
 	pthread_mutex_init(&gs->lock, NULL);
 	pthread_cond_init(&gs->cond, NULL);
 	pthread_create(&gs->th, NULL, guest_main, gs);
@@ -296,6 +304,11 @@ static void guest_start_n(struct guest *gs, uint32_t domid, unsigned int ndev)
 	while (!gs->ready)
 		pthread_cond_wait(&gs->cond, &gs->lock);
 	pthread_mutex_unlock(&gs->lock);
+}
+
+static void guest_start_n(struct guest *gs, uint32_t domid, unsigned int ndev)
+{
+	guest_start_mode(gs, domid, ndev, false);
 }
 
 static void guest_start(struct guest *gs, uint32_t domid)
@@ -434,20 +447,39 @@ struct explicit_args {
 	int r;
 };
 
+static struct vxen_xs_device explicit_info(uint32_t domid, unsigned int i)
+{
+	struct vxen_xs_device info = { .version = VXEN_XS_DEVICE_VERSION };
+
+	info.frontend_domid = domid;
+	info.devid = i;
+	info.virtio_id = TESTDEV_ID;
+	info.base = BASE + i * 0x200;
+	info.irq = IRQ + i;
+	info.grant_usage = true;
+	return info;
+}
+
 static void do_add_explicit(void *arg)
 {
 	struct explicit_args *a = arg;
-	struct vxen_xs_device info = { .version = VXEN_XS_DEVICE_VERSION };
+	struct vxen_xs_device info = explicit_info(a->domid, a->i);
 
-	info.frontend_domid = a->domid;
-	info.devid = a->i;
-	info.virtio_id = TESTDEV_ID;
-	info.base = BASE + a->i * 0x200;
-	info.irq = IRQ + a->i;
-	info.grant_usage = true;
 	a->r = vxen_backend_add(w.be, &info, &explicit_devs[explicit_n]);
 	if (!a->r)
 		explicit_n++;
+}
+
+/* Add guest @arg's NDEV devices explicitly (the backend keeps them; no pointer kept here). */
+static void do_add_explicit_guest(void *arg)
+{
+	uint32_t domid = *(uint32_t *)arg;
+
+	for (unsigned int i = 0; i < NDEV; i++) {
+		struct vxen_xs_device info = explicit_info(domid, i);
+
+		ck_assert_int_eq(vxen_backend_add(w.be, &info, NULL), 0);
+	}
 }
 
 static void do_remove_last(void *arg)
@@ -495,9 +527,6 @@ START_TEST(backend__explicit_mode_serves_devices_without_xenstore)
 }
 END_TEST
 
-/* ------------------------------------------------------------------------------------------ */
-/* Failures on the set-up path                                                                 */
-
 static void get_stats(void *arg)
 {
 	vxen_backend_stats(w.be, arg);
@@ -510,6 +539,79 @@ static struct vxen_backend_stats be_stats(void)
 	testloop_call(w.tl, get_stats, &st);
 	return st;
 }
+
+#define PROBE_MS 200u
+#define SLACK_MS 1800u /* scheduling on a loaded machine; the probe period is the real bound */
+
+static void do_set_probe(void *arg)
+{
+	ck_assert_int_eq(vxen_loop_set_guest_probe(testloop_loop(w.tl), PROBE_MS), 0);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Explicit mode: no xenstore, and a dead guest's event channels just go quiet. The loop's probe
+ * finds guest A gone within its period, its devices are destroyed (releasing every mapping, so
+ * the machine can reap the domain), and guest B is served throughout. _i: 0 A idle, 1 A mid-I/O.
+ */
+START_TEST(backend__explicit_mode_tears_a_dead_guest_down_within_the_probe_period)
+{
+	struct xensim_domain_config dc = XENSIM_DOMAIN_CONFIG_INIT;
+	struct guest ga, gb;
+	uint32_t a, b;
+	uint64_t t0, ms;
+
+	machine_up();
+	dc.vcpus = 2;
+	ck_assert_int_eq(xensim_domain_create(w.x, &dc, &a), 0);
+	ck_assert_int_eq(xensim_domain_create(w.x, &dc, &b), 0);
+	testloop_call(w.tl, do_be_new, (void *)1);
+	testloop_call(w.tl, do_set_probe, NULL);
+	testloop_call(w.tl, do_add_explicit_guest, &a);
+	testloop_call(w.tl, do_add_explicit_guest, &b);
+	ck_assert_uint_eq(be_devices(), 2 * NDEV);
+	guest_start_mode(&ga, a, NDEV, _i == 0);
+	guest_start(&gb, b);
+	if (_i == 1)
+		wait_rounds(&ga, 3);
+	wait_rounds(&gb, 3);
+	/* A's rings are grant-mapped by the backend: they would pin the dead domain. */
+	ck_assert_uint_gt(counters(a).gnt_live_pages, 0);
+
+	t0 = now_ms();
+	ck_assert_int_eq(xensim_domain_destroy(w.x, a), 0);
+	while (be_devices() != NDEV && now_ms() - t0 <= PROBE_MS + SLACK_MS)
+		usleep(5000);
+	ms = now_ms() - t0;
+	ck_assert_msg(be_devices() == NDEV, "dead guest's devices still there after %lu ms",
+		      (unsigned long)ms);
+	ck_assert_uint_eq(atomic_load(&w.destroyed), NDEV);
+	ck_assert_uint_eq(be_stats().guests_gone, 1);
+	wait_clean(a); /* by the backend alone: the dead guest's thread may still be blocked */
+
+	/* Guest B never stopped, and is still served. */
+	wait_rounds(&gb, 5);
+	guest_join(&gb);
+	ck_assert_int_eq(gb.err, 0);
+	ck_assert_uint_eq(gb.broken, 0);
+	ck_assert_uint_eq(be_devices(), NDEV);
+	ck_assert_uint_eq(be_stats().guests_gone, 1);
+	guest_join(&ga);
+	if (_i == 1)
+		ck_assert_int_ne(ga.err, 0); /* its I/O failed: the domain is gone */
+	machine_down();
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* Failures on the set-up path                                                                 */
 
 static const struct {
 	enum xensim_op op;
@@ -702,6 +804,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, backend__guest_death_mid_io_leaves_the_other_guest_running);
 	tcase_add_test(tc, backend__toolstack_removal_tears_one_device_down);
 	tcase_add_test(tc, backend__explicit_mode_serves_devices_without_xenstore);
+	tcase_add_loop_test(
+		tc, backend__explicit_mode_tears_a_dead_guest_down_within_the_probe_period, 0, 2);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tf, 120);
 	tcase_add_loop_test(tf, backend__ioreq_setup_failure_refuses_one_device_cleanly, 0,

@@ -122,9 +122,10 @@ static void open_pty(uint32_t domid)
 	ck_assert_msg(w.pty >= 0, "open %s: %s", path, strerror(errno));
 }
 
-/* A discovery-mode daemon serving one console of the machine's guest. */
-static void setup(void)
+/* A discovery-mode daemon (with @extra arguments) serving one console of the machine's guest. */
+static void setup_with(const char *extra)
 {
+	char *argv[6] = { (char *)daemon_path(), "--pty-link", w.link };
 	int p[2];
 
 	signal(SIGPIPE, SIG_IGN);
@@ -133,12 +134,31 @@ static void setup(void)
 	strcpy(w.dir, "/tmp/vxen-con-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(w.dir));
 	snprintf(w.link, sizeof(w.link), "%s/con", w.dir);
+	if (extra) {
+		argv[3] = "--max-stall";
+		argv[4] = (char *)extra;
+	}
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	w.pid = spawn((char *[]){ (char *)daemon_path(), "--pty-link", w.link, NULL }, -1, p[1]);
+	w.pid = spawn(argv, -1, p[1]);
 	close(p[1]);
 	w.out_rd = p[0];
 	add_console(w.m.domid);
 	open_pty(w.m.domid);
+}
+
+static void setup(void)
+{
+	setup_with(NULL); /* the default --max-stall */
+}
+
+static void setup_patient(void)
+{
+	setup_with("0"); /* guest output waits for a reader for ever */
+}
+
+static void setup_hasty(void)
+{
+	setup_with("1");
 }
 
 static void teardown(void)
@@ -180,6 +200,25 @@ static size_t read_all(int fd, uint8_t *buf, size_t n)
 		if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EINTR)))
 			break;
 		got += r > 0 ? (size_t)r : 0;
+	}
+	return got;
+}
+
+/* Read what @fd has until it stays quiet for 300 ms. */
+static size_t read_quiet(int fd, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&pfd, 1, 300) <= 0)
+			break;
+		r = read(fd, buf + got, n - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
 	}
 	return got;
 }
@@ -237,6 +276,29 @@ static void *writer(void *arg)
 
 	j->done = write_all(j->fd, j->buf, j->len);
 	return NULL;
+}
+
+/* Explicit mode: start the daemon with @args and probe its console at BASE + 0x200. */
+static pid_t start_explicit(char *const extra[], int in, int out)
+{
+	char base[32], domid[16];
+	char *argv[16] = { (char *)daemon_path(), "--domid", domid, "--base", base, "--irq", "34" };
+	pid_t pid;
+	int r = -1, n = 7;
+
+	snprintf(base, sizeof(base), "0x%llx", BASE + 0x200);
+	snprintf(domid, sizeof(domid), "%u", w.m.domid);
+	for (int i = 0; extra[i] && n < 15; i++)
+		argv[n++] = extra[i];
+	pid = spawn(argv, in, out);
+	/* Explicit mode has no xenstore handshake: probe until the window is claimed. */
+	for (int i = 0; i < 500 && r != 0; i++) {
+		r = xensim_console_new(&w.con, w.m.g, 0, BASE + 0x200, 34, NULL);
+		if (r)
+			usleep(10 * 1000);
+	}
+	ck_assert_int_eq(r, 0);
+	return pid;
 }
 
 /* CPU time (user + system) the daemon has used, in clock ticks. */
@@ -374,6 +436,35 @@ START_TEST(console__waits_without_spinning_while_nobody_reads)
 }
 END_TEST
 
+START_TEST(console__unread_output_is_dropped_after_max_stall_then_flows_again)
+{
+	uint8_t *out = malloc(MIB), *in = calloc(1, MIB), buf[8] = "";
+	struct timespec t0, t1;
+	size_t got;
+	long ms;
+
+	fill_random(out, MIB, 7);
+	open_guest_console(SMALL_Q);
+	/* Nobody reads: after --max-stall 1 the daemon stops holding the guest's output. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(xensim_console_write(w.con, out, MIB, 4 * TIMEOUT_MS), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_int_ge(ms, 900);
+	/* The pty kept the oldest bytes, unchanged; the rest was dropped. */
+	got = read_quiet(w.pty, in, MIB);
+	ck_assert_uint_gt(got, 0);
+	ck_assert_uint_lt(got, MIB);
+	ck_assert(memcmp(in, out, got) == 0);
+	/* A reader made room: output flows again, nothing lost. */
+	ck_assert_int_eq(xensim_console_write(w.con, "after", 5, TIMEOUT_MS), 0);
+	ck_assert_uint_eq(read_all(w.pty, buf, 5), 5);
+	ck_assert(memcmp(buf, "after", 5) == 0);
+	free(out);
+	free(in);
+}
+END_TEST
+
 START_TEST(console__size_follows_the_pty_window)
 {
 	struct winsize ws = { .ws_row = 43, .ws_col = 132 };
@@ -492,26 +583,16 @@ END_TEST
 
 START_TEST(console__stdio_mode_passes_bytes_and_survives_end_of_input)
 {
-	int in[2], out[2], r = -1;
-	char base[32], domid[16], buf[16] = "";
+	int in[2], out[2], r;
+	char buf[16] = "";
 	unsigned long before;
+	pid_t pid;
 
 	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	snprintf(base, sizeof(base), "0x%llx", BASE + 0x200);
-	snprintf(domid, sizeof(domid), "%u", w.m.domid);
-	pid_t pid = spawn((char *[]){ (char *)daemon_path(), "--stdio", "--domid", domid, "--base",
-				      base, "--irq", "34", NULL },
-			  in[0], out[1]);
+	pid = start_explicit((char *[]){ "--stdio", NULL }, in[0], out[1]);
 	close(in[0]);
 	close(out[1]);
-	/* Explicit mode has no xenstore handshake: probe until the window is claimed. */
-	for (int i = 0; i < 500 && r != 0; i++) {
-		r = xensim_console_new(&w.con, w.m.g, 0, BASE + 0x200, 34, NULL);
-		if (r)
-			usleep(10 * 1000);
-	}
-	ck_assert_int_eq(r, 0);
 	ck_assert_int_eq(xensim_console_write(w.con, "to stdout", 9, TIMEOUT_MS), 0);
 	ck_assert_uint_eq(read_all(out[0], (uint8_t *)buf, 9), 9);
 	ck_assert_str_eq(buf, "to stdout");
@@ -533,14 +614,66 @@ START_TEST(console__stdio_mode_passes_bytes_and_survives_end_of_input)
 }
 END_TEST
 
+START_TEST(console__stdio_reads_a_regular_file_to_its_end)
+{
+	size_t len = 300 * 1024; /* more than the guest's buffers and one wake-up's burst */
+	uint8_t *data = malloc(len), *in = calloc(1, len);
+	char path[96];
+	int fd, null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid_t pid;
+
+	fill_random(data, len, 6);
+	snprintf(path, sizeof(path), "%s/input", w.dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_uint_eq(write_all(fd, data, len), len);
+	lseek(fd, 0, SEEK_SET);
+	/* Neither a regular file nor /dev/null can be polled: both must work anyway. */
+	pid = start_explicit((char *[]){ "--stdio", NULL }, fd, null);
+	close(fd);
+	close(null);
+	ck_assert_uint_eq(guest_read_all(in, len), len);
+	ck_assert(memcmp(in, data, len) == 0);
+	ck_assert_int_eq(xensim_console_write(w.con, "into the void", 13, TIMEOUT_MS), 0);
+	kill(pid, SIGTERM);
+	fd = reap(pid, TIMEOUT_MS);
+	ck_assert(fd >= 0 && WIFEXITED(fd) && WEXITSTATUS(fd) == 0);
+	unlink(path);
+	free(data);
+	free(in);
+}
+END_TEST
+
+START_TEST(console__pty_link_template_names_the_device)
+{
+	char tmpl[128], path[128], buf[4] = "";
+	pid_t pid;
+	int st;
+
+	snprintf(tmpl, sizeof(tmpl), "%s/tty-{domid}-{devid}", w.dir);
+	pid = start_explicit((char *[]){ "--pty-link", tmpl, NULL }, -1, -1);
+	snprintf(path, sizeof(path), "%s/tty-%u-0", w.dir, w.m.domid);
+	close(w.pty);
+	w.pty = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_msg(w.pty >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(xensim_console_write(w.con, "tty", 3, TIMEOUT_MS), 0);
+	ck_assert_uint_eq(read_all(w.pty, (uint8_t *)buf, 3), 3);
+	ck_assert_str_eq(buf, "tty");
+	kill(pid, SIGTERM);
+	st = reap(pid, TIMEOUT_MS);
+	ck_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_ne(access(path, F_OK), 0); /* removed with the device */
+}
+END_TEST
+
 START_TEST(console__usage_errors_exit_2)
 {
 	char *bad[][4] = { { (char *)daemon_path(), "--stdio", NULL },
 			   { (char *)daemon_path(), "--bogus", NULL },
-			   { (char *)daemon_path(), "--domid", "1", NULL } };
+			   { (char *)daemon_path(), "--domid", "1", NULL },
+			   { (char *)daemon_path(), "--max-stall", "2s", NULL } };
 	int st;
 
-	for (unsigned int i = 0; i < 3; i++) {
+	for (unsigned int i = 0; i < 4; i++) {
 		pid_t pid = spawn(bad[i], -1, -1);
 
 		st = reap(pid, TIMEOUT_MS);
@@ -565,13 +698,24 @@ static Suite *suite(void)
 	tcase_add_test(tc, console__bytes_pass_both_ways);
 	tcase_add_test(tc, console__one_mib_guest_to_pty_loses_nothing);
 	tcase_add_test(tc, console__one_mib_pty_to_guest_loses_nothing);
-	tcase_add_test(tc, console__waits_without_spinning_while_nobody_reads);
 	tcase_add_test(tc, console__size_follows_the_pty_window);
 	tcase_add_test(tc, console__emergency_write_reaches_the_pty);
 	tcase_add_test(tc, console__survives_guest_destroyed_mid_io_and_serves_the_next);
 	tcase_add_test(tc, console__sigterm_mid_io_exits_0_and_releases_everything);
 	tcase_add_test(tc, console__stdio_mode_passes_bytes_and_survives_end_of_input);
+	tcase_add_test(tc, console__stdio_reads_a_regular_file_to_its_end);
+	tcase_add_test(tc, console__pty_link_template_names_the_device);
 	tcase_add_test(tc, console__usage_errors_exit_2);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("max_stall_0");
+	tcase_add_checked_fixture(tc, setup_patient, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, console__waits_without_spinning_while_nobody_reads);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("max_stall_1");
+	tcase_add_checked_fixture(tc, setup_hasty, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, console__unread_output_is_dropped_after_max_stall_then_flows_again);
 	suite_add_tcase(s, tc);
 	return s;
 }

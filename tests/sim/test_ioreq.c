@@ -4,7 +4,7 @@
  * with a fault at every set-up step), routing by address, access sizes, INVALIDATE and hostile
  * requests answered without callbacks (virtio.md row 28), stale wake-ups ignored (row 29),
  * interrupts (SPI, ISA, MSI; from several threads), guest death with a request in flight
- * (row 30).
+ * (row 30), and the liveness check that finds a dead guest without xenstore.
  *
  * Each test runs in its own process (Check's fork mode) with a fresh machine: one guest with
  * two vCPUs, attached as this process's "kernel"; the backend loop runs in a thread, the test
@@ -896,6 +896,108 @@ START_TEST(ioreq__free_after_guest_death_releases_everything)
 }
 END_TEST
 
+/* ---- liveness check ------------------------------------------------------------------- */
+
+START_TEST(ioreq__check_of_a_live_guest_costs_one_dm_call_and_maps_nothing)
+{
+	vxen_ioreq_server *srv;
+	struct xensim_counters before, after;
+
+	world_up();
+	srv = server_new();
+	before = counters(domid);
+	ck_assert_int_eq(vxen_ioreq_server_check(srv), 0);
+	after = counters(domid);
+	ck_assert_uint_eq(after.dm_calls, before.dm_calls + 1);
+	ck_assert_uint_eq(after.fmem_resource_maps_live, before.fmem_resource_maps_live);
+	ck_assert_uint_eq(after.fmem_live_pages, before.fmem_live_pages);
+	ck_assert_int_eq(vxen_ioreq_server_check(NULL), -EINVAL);
+	vxen_ioreq_server_free(srv);
+	assert_nothing_left();
+	world_down();
+}
+END_TEST
+
+START_TEST(ioreq__check_finds_an_idle_guest_destroyed)
+{
+	vxen_ioreq_server *srv;
+	struct tdev a = { .tag = 0xa };
+
+	world_up();
+	srv = server_new();
+	add(srv, &a, BASE_A);
+	ck_assert_int_eq(vxen_ioreq_server_check(srv), 0);
+	/* Nothing pending, nothing to inject: only the check can tell. */
+	ck_assert_int_eq(xensim_domain_destroy(xsim, domid), 0);
+	ck_assert_int_eq(vxen_ioreq_process(srv), 0);
+	ck_assert_int_eq(vxen_ioreq_server_check(srv), -ESRCH);
+	ck_assert_int_eq(vxen_ioreq_process(srv), -ESRCH);
+	ck_assert_int_eq(vxen_ioreq_server_check(srv), -ESRCH);
+	ck_assert_int_eq(a.reads + a.writes, 0);
+	vxen_ioreq_server_free(srv);
+	assert_nothing_left();
+	world_down();
+}
+END_TEST
+
+/*
+ * Real Xen destroys a killed guest's ioreq servers at once but keeps the domain findable while
+ * mappings pin it (a zombie): the check then gets ENOENT. xensim reaps at once (ESRCH), so the
+ * zombie's answer is injected.
+ */
+START_TEST(ioreq__check_treats_enoent_as_gone_and_stops_injecting)
+{
+	vxen_ioreq_server *srv;
+	const struct vxen_irq irq = { .kind = VXEN_IRQ_SPI, .line = 33 };
+	struct xensim_counters before, after;
+	struct vxen_ioreq_stats st;
+
+	world_up();
+	srv = server_new();
+	ck_assert_int_eq(xensim_fault_inject(xsim, XENSIM_OP_DM_GET_IOREQ_SERVER_INFO, 1, ENOENT),
+			 0);
+	ck_assert_int_eq(vxen_ioreq_server_check(srv), -ESRCH);
+	ck_assert_int_eq(vxen_ioreq_process(srv), -ESRCH);
+	/* Dead is final: no further DM call, no interrupt reaches the (still existing) domain. */
+	before = counters(domid);
+	ck_assert_int_eq(vxen_ioreq_server_check(srv), -ESRCH);
+	ck_assert_int_eq(vxen_ioreq_irq_raise(srv, &irq), -ESRCH);
+	after = counters(domid);
+	ck_assert_uint_eq(after.dm_calls, before.dm_calls);
+	ck_assert_uint_eq(after.irq_raises, before.irq_raises);
+	vxen_ioreq_server_stats(srv, &st);
+	ck_assert_uint_eq(st.irq_errors, 1);
+	ck_assert_uint_eq(st.irqs, 0);
+	vxen_ioreq_server_free(srv);
+	assert_nothing_left();
+	world_down();
+}
+END_TEST
+
+START_TEST(ioreq__check_failing_otherwise_leaves_the_server_alive)
+{
+	vxen_ioreq_server *srv;
+	struct tdev a = { .tag = 0xa };
+	struct loop l;
+	uint64_t v;
+
+	world_up();
+	srv = server_new();
+	add(srv, &a, BASE_A);
+	ck_assert_int_eq(xensim_fault_inject(xsim, XENSIM_OP_DM_GET_IOREQ_SERVER_INFO, 1, EIO), 0);
+	ck_assert_int_eq(vxen_ioreq_server_check(srv), -EIO);
+	ck_assert_int_eq(vxen_ioreq_server_check(srv), 0);
+	loop_start(&l, srv);
+	ck_assert_int_eq(xensim_mmio_read(guest, 0, BASE_A + 8, 4, &v), 0);
+	loop_stop(&l);
+	ck_assert_int_eq(l.error, 0);
+	ck_assert_uint_eq(v, 8); /* the low 4 bytes of tag << 32 | offset */
+	vxen_ioreq_server_free(srv);
+	assert_nothing_left();
+	world_down();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ioreq");
@@ -904,6 +1006,7 @@ int main(void)
 	TCase *th = tcase_create("hostile");
 	TCase *ti = tcase_create("irq");
 	TCase *td = tcase_create("death");
+	TCase *tc = tcase_create("check");
 	SRunner *sr;
 	int failed;
 
@@ -937,6 +1040,11 @@ int main(void)
 	tcase_add_test(td, ioreq__guest_destroyed_with_a_request_in_flight);
 	tcase_add_test(td, ioreq__free_after_guest_death_releases_everything);
 	suite_add_tcase(s, td);
+	tcase_add_test(tc, ioreq__check_of_a_live_guest_costs_one_dm_call_and_maps_nothing);
+	tcase_add_test(tc, ioreq__check_finds_an_idle_guest_destroyed);
+	tcase_add_test(tc, ioreq__check_treats_enoent_as_gone_and_stops_injecting);
+	tcase_add_test(tc, ioreq__check_failing_otherwise_leaves_the_server_alive);
+	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

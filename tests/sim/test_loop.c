@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_loop.c — the epoll loop (loop.h) without Xen: fds, stop from threads and signal
- * handlers, signals through signalfd, removal during dispatch, devices' fds.
+ * handlers, signals through signalfd, removal during dispatch, devices' fds, no wake-ups when
+ * idle. With xensim: the guest probe (a timerfd asking Xen about each held server) finds dead
+ * guests that nothing else reports, and runs only while a server is held.
  */
 #include <check.h>
 #include <errno.h>
@@ -10,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <virtio-xen/log.h>
 #include <virtio-xen/loop.h>
 #include <virtio-xen/mmio.h>
+#include <xensim.h>
 
 #include "helper_testdev.h"
 
@@ -226,10 +230,229 @@ START_TEST(loop__device_fd_is_served_by_the_loop)
 }
 END_TEST
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+START_TEST(loop__idle_loop_without_servers_never_wakes_up)
+{
+	uint64_t t0;
+
+	ck_assert_int_eq(vxen_loop_set_guest_probe(NULL, 10), -EINVAL);
+	/* Even with a very short probe period: nothing is held, so nothing is probed. */
+	ck_assert_int_eq(vxen_loop_set_guest_probe(L, 10), 0);
+	t0 = now_ms();
+	ck_assert_int_eq(vxen_loop_run_once(L, 300), 0);
+	ck_assert_uint_ge(now_ms() - t0, 250);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* The guest probe, against xensim                                                             */
+
+#define PROBE_MS 50u
+#define SLACK_MS 1500u /* scheduling on a loaded machine; the probe period is the real bound */
+
+static xensim_server *machine;
+static xensim *xsim;
+
+static struct {
+	unsigned int calls;
+	uint32_t domids[4];
+	vxen_ioreq_server *srv[4]; /* servers held per guest, put by the callback */
+	uint32_t srv_domid[4];
+} gone;
+
+static uint32_t new_guest(void)
+{
+	struct xensim_domain_config cfg = XENSIM_DOMAIN_CONFIG_INIT;
+	uint32_t id;
+
+	cfg.vcpus = 2;
+	ck_assert_int_eq(xensim_domain_create(xsim, &cfg, &id), 0);
+	return id;
+}
+
+static void probe_setup(void)
+{
+	setup();
+	memset(&gone, 0, sizeof(gone));
+	ck_assert_int_eq(xensim_server_start(&machine, NULL), 0);
+	ck_assert_int_eq(xensim_open(&xsim, NULL), 0);
+}
+
+static void probe_teardown(void)
+{
+	teardown();
+	xensim_close(xsim);
+	xensim_server_stop(machine);
+}
+
+static struct xensim_counters counters(uint32_t domid)
+{
+	struct xensim_counters c;
+
+	ck_assert_int_eq(xensim_counters_get(xsim, domid, &c), 0);
+	return c;
+}
+
+/* Take a reference on @domid's server, remembered so the gone callback can put it. */
+static vxen_ioreq_server *hold(unsigned int slot, uint32_t domid)
+{
+	ck_assert_int_eq(vxen_loop_ioreq_get(L, domid, &gone.srv[slot]), 0);
+	gone.srv_domid[slot] = domid;
+	return gone.srv[slot];
+}
+
+/* What a backend does: free everything of the dead guest (here: put its server). */
+static void on_gone(vxen_loop *loop, uint32_t domid, void *payload)
+{
+	ck_assert_uint_lt(gone.calls, 4);
+	gone.domids[gone.calls++] = domid;
+	for (unsigned int i = 0; i < 4; i++) {
+		if (gone.srv[i] && gone.srv_domid[i] == domid) {
+			vxen_loop_ioreq_put(loop, gone.srv[i]);
+			gone.srv[i] = NULL;
+		}
+	}
+}
+
+/* Run the loop until @n guest-gone calls were made; returns the milliseconds it took. */
+static uint64_t run_until_gone(unsigned int n)
+{
+	uint64_t t0 = now_ms();
+
+	while (gone.calls < n && now_ms() - t0 < PROBE_MS + SLACK_MS)
+		ck_assert_int_ge(vxen_loop_run_once(L, 50), 0);
+	ck_assert_uint_eq(gone.calls, n);
+	return now_ms() - t0;
+}
+
+static void assert_nothing_left(void)
+{
+	struct xensim_counters c = counters(XENSIM_DOMID_ALL);
+
+	ck_assert_uint_eq(c.ioreq_servers_live, 0);
+	ck_assert_uint_eq(c.evtchn_live_ports, 0);
+	ck_assert_uint_eq(c.fmem_resource_maps_live, 0);
+}
+
+START_TEST(loop__probe_runs_only_while_a_server_is_held)
+{
+	uint32_t a = new_guest();
+	uint64_t before;
+
+	ck_assert_int_eq(vxen_loop_set_guest_probe(L, 20), 0);
+	ck_assert_int_eq(vxen_loop_run_once(L, 100), 0);
+	hold(0, a);
+	before = counters(a).dm_calls;
+	/* One tick: one event, one DM call for the one guest. */
+	ck_assert_int_eq(vxen_loop_run_once(L, 1000), 1);
+	ck_assert_uint_eq(counters(a).dm_calls, before + 1);
+	/* The last reference goes: the timer with it. */
+	vxen_loop_ioreq_put(L, gone.srv[0]);
+	gone.srv[0] = NULL;
+	before = counters(a).dm_calls;
+	ck_assert_int_eq(vxen_loop_run_once(L, 200), 0);
+	ck_assert_uint_eq(counters(a).dm_calls, before);
+	ck_assert_uint_eq(gone.calls, 0);
+	assert_nothing_left();
+}
+END_TEST
+
+START_TEST(loop__probe_reports_a_destroyed_idle_guest_once)
+{
+	uint32_t a = new_guest();
+	uint64_t ms;
+
+	vxen_loop_on_guest_gone(L, on_gone, NULL);
+	ck_assert_int_eq(vxen_loop_set_guest_probe(L, PROBE_MS), 0);
+	hold(0, a);
+	ck_assert_int_eq(xensim_domain_destroy(xsim, a), 0);
+	ms = run_until_gone(1);
+	ck_assert_uint_le(ms, PROBE_MS + SLACK_MS);
+	ck_assert_uint_eq(gone.domids[0], a);
+	/* Reported once; with no server left, the loop sleeps again. */
+	ck_assert_int_eq(vxen_loop_run_once(L, 4 * PROBE_MS), 0);
+	ck_assert_uint_eq(gone.calls, 1);
+	assert_nothing_left();
+}
+END_TEST
+
+START_TEST(loop__probe_off_leaves_a_dead_idle_guest_unnoticed)
+{
+	uint32_t a = new_guest();
+
+	vxen_loop_on_guest_gone(L, on_gone, NULL);
+	ck_assert_int_eq(vxen_loop_set_guest_probe(L, 0), 0);
+	hold(0, a);
+	ck_assert_int_eq(xensim_domain_destroy(xsim, a), 0);
+	/* The gap the probe closes: the dead guest's channels are quiet, nothing reports it. */
+	ck_assert_int_eq(vxen_loop_run_once(L, 300), 0);
+	ck_assert_uint_eq(gone.calls, 0);
+	ck_assert_uint_eq(counters(XENSIM_DOMID_ALL).ioreq_servers_live, 0); /* Xen dropped it */
+	ck_assert_uint_eq(counters(XENSIM_DOMID_ALL).fmem_resource_maps_live, 1); /* we did not */
+	/* Turned on, the probe finds it. */
+	ck_assert_int_eq(vxen_loop_set_guest_probe(L, PROBE_MS), 0);
+	run_until_gone(1);
+	ck_assert_uint_eq(gone.domids[0], a);
+	assert_nothing_left();
+}
+END_TEST
+
+START_TEST(loop__probe_reports_every_guest_dead_in_one_tick)
+{
+	uint32_t a = new_guest(), b = new_guest(), c = new_guest();
+
+	vxen_loop_on_guest_gone(L, on_gone, NULL);
+	ck_assert_int_eq(vxen_loop_set_guest_probe(L, PROBE_MS), 0);
+	hold(0, a);
+	hold(1, b);
+	hold(2, c);
+	ck_assert_int_eq(xensim_domain_destroy(xsim, a), 0);
+	ck_assert_int_eq(xensim_domain_destroy(xsim, c), 0);
+	run_until_gone(2);
+	ck_assert(gone.domids[0] != gone.domids[1]);
+	ck_assert(gone.domids[0] == a || gone.domids[0] == c);
+	ck_assert(gone.domids[1] == a || gone.domids[1] == c);
+	/* The live guest is still held and still probed. */
+	ck_assert_ptr_nonnull(gone.srv[1]);
+	ck_assert_int_eq(vxen_ioreq_server_check(gone.srv[1]), 0);
+	ck_assert_int_eq(vxen_loop_run_once(L, 1000), 1);
+	ck_assert_uint_eq(gone.calls, 2);
+	vxen_loop_ioreq_put(L, gone.srv[1]);
+	gone.srv[1] = NULL;
+	assert_nothing_left();
+}
+END_TEST
+
+START_TEST(loop__probe_failure_other_than_gone_keeps_the_guest)
+{
+	uint32_t a = new_guest();
+
+	vxen_loop_on_guest_gone(L, on_gone, NULL);
+	ck_assert_int_eq(vxen_loop_set_guest_probe(L, 20), 0);
+	hold(0, a);
+	ck_assert_int_eq(xensim_fault_inject(xsim, XENSIM_OP_DM_GET_IOREQ_SERVER_INFO, 1, EIO), 0);
+	ck_assert_int_eq(vxen_loop_run_once(L, 1000), 1); /* the failed check */
+	ck_assert_int_eq(vxen_loop_run_once(L, 1000), 1); /* the next one succeeds */
+	ck_assert_uint_eq(gone.calls, 0);
+	ck_assert_int_eq(vxen_ioreq_server_check(gone.srv[0]), 0);
+	vxen_loop_ioreq_put(L, gone.srv[0]);
+	gone.srv[0] = NULL;
+	assert_nothing_left();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("loop");
 	TCase *tc = tcase_create("loop");
+	TCase *tp = tcase_create("probe");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
@@ -242,7 +465,16 @@ static Suite *suite(void)
 	tcase_add_test(tc, loop__signal_callback_gets_the_signal);
 	tcase_add_test(tc, loop__free_restores_the_signal_mask);
 	tcase_add_test(tc, loop__device_fd_is_served_by_the_loop);
+	tcase_add_test(tc, loop__idle_loop_without_servers_never_wakes_up);
 	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(tp, probe_setup, probe_teardown);
+	tcase_set_timeout(tp, 20);
+	tcase_add_test(tp, loop__probe_runs_only_while_a_server_is_held);
+	tcase_add_test(tp, loop__probe_reports_a_destroyed_idle_guest_once);
+	tcase_add_test(tp, loop__probe_off_leaves_a_dead_idle_guest_unnoticed);
+	tcase_add_test(tp, loop__probe_reports_every_guest_dead_in_one_tick);
+	tcase_add_test(tp, loop__probe_failure_other_than_gone_keeps_the_guest);
+	suite_add_tcase(s, tp);
 	return s;
 }
 

@@ -39,6 +39,18 @@ run_guest() {
 	# what the toolstack published, for the record (and for debugging a discovery failure)
 	xenstore-ls -f /local/domain/0/backend 2>/dev/null | grep "/$domid/" | sed 's/^/  xs: /'
 	xenstore-ls -f "/local/domain/$domid/device" 2>/dev/null | sed 's/^/  xs: /'
+	# the daemon (discovery mode) must have picked the device up before the guest runs
+	for kind in virtio virtio_disk; do
+		for dev in $(xenstore-list "/local/domain/0/backend/$kind/$domid" 2>/dev/null); do
+			st=/local/domain/0/backend/$kind/$domid/$dev/state
+			i=0
+			while [ "$(xenstore-read "$st" 2>/dev/null)" != 2 ] && [ $i -lt 100 ]; do
+				sleep 0.1; i=$((i + 1))
+			done
+			[ $i -lt 100 ] || say "$name-initwait FAIL $st is $(xenstore-read "$st" 2>/dev/null)"
+		done
+	done
+	command -v "prepare_$name" >/dev/null && "prepare_$name" "$domid"
 	xl unpause "$name"
 	i=0
 	while [ $i -lt "$limit" ]; do
@@ -50,6 +62,7 @@ run_guest() {
 	if [ $i -ge "$limit" ]; then
 		say "$name FAIL guest timed out after ${limit}s"; tail -20 "$log"
 	fi
+	command -v "verify_$name" >/dev/null && "verify_$name" "$domid"
 	xl destroy "$name" 2>/dev/null
 	sleep 2
 	# the daemons keep running; none may keep a grant mapping of the dead guest
@@ -68,13 +81,55 @@ run_guest() {
 for d in /usr/sbin/virtio-xen-*; do
 	[ -x "$d" ] || continue
 	n=${d##*/virtio-xen-}
-	"$d" -v >/var/log/vxen-$n.log 2>&1 &
+	case $n in
+	console) opts="--pty-link /run/vxen-console-{domid}.{devid}" ;;
+	*) opts= ;;
+	esac
+	# shellcheck disable=SC2086
+	"$d" -v $opts >/var/log/vxen-$n.log 2>&1 &
 	echo $! >/run/vxen-$n.pid
 done
 sleep 1
 
+# dom0's side of each device check
+prepare_net() {
+	tap=vxen$1.0
+	ip addr add 10.99.0.1/24 dev "$tap" && ip link set "$tap" up ||
+		say "net-tap FAIL cannot configure $tap"
+	dd if=/dev/urandom of=/tmp/net-down.bin bs=1M count=4 2>/dev/null
+	(timeout 120 nc -l -p 5001 > /tmp/net-up.bin) &
+	(timeout 120 nc -l -p 5002 < /tmp/net-down.bin) &
+}
+verify_net() {
+	glog=/var/log/xen/guest-net.log
+	sent=$(sed -n 's/.*net-up-sent INFO md5 \([0-9a-f]*\).*/\1/p' "$glog" | head -1)
+	got=$(sed -n 's/.*net-down-recv INFO md5 \([0-9a-f]*\).*/\1/p' "$glog" | head -1)
+	up=$(md5sum < /tmp/net-up.bin | cut -d' ' -f1)
+	down=$(md5sum < /tmp/net-down.bin | cut -d' ' -f1)
+	[ -n "$sent" ] && [ "$sent" = "$up" ] && say "net-up PASS 4 MiB guest->dom0 over TCP, md5 $up" ||
+		say "net-up FAIL guest sent md5 '$sent', dom0 got $up ($(wc -c < /tmp/net-up.bin) bytes)"
+	[ -n "$got" ] && [ "$got" = "$down" ] && say "net-down PASS 4 MiB dom0->guest over TCP, md5 $down" ||
+		say "net-down FAIL dom0 sent md5 $down, guest got '$got'"
+}
+prepare_console() {
+	pty=/run/vxen-console-$1.0
+	[ -e "$pty" ] || { say "console-pty FAIL no $pty"; return; }
+	stty -F "$pty" raw -echo
+	(read -r line < "$pty"; echo "$line" > /tmp/console-got; echo pong-from-dom0 > "$pty") &
+}
+verify_console() {
+	got=$(tr -d '\r' < /tmp/console-got 2>/dev/null)
+	[ "$got" = ping-from-guest ] && say "console-dom0 PASS received '$got' on the pty" ||
+		say "console-dom0 FAIL received '$got' on the pty"
+}
+prepare_blk() { :; }
+
+dd if=/dev/zero of=/tmp/vxen-disk.img bs=1M count=16 2>/dev/null
 run_guest boot /guest/guest-boot.cfg 60
-[ -x /usr/sbin/virtio-xen-rng ] && run_guest rng /guest/guest-rng.cfg 120
+only=$(cat /guest/only 2>/dev/null)
+for t in ${only:-rng net console blk}; do
+	[ -x /usr/sbin/virtio-xen-$t ] && run_guest $t /guest/guest-$t.cfg 180
+done
 
 for f in /var/log/vxen-*.log; do
 	[ -f "$f" ] || continue
@@ -85,7 +140,7 @@ for f in /var/log/vxen-*.log; do
 	grants=$(grep -c 'enabled: .* desc 0x8[0-9a-f]\{15\} ' "$f")
 	plain=$(grep 'enabled: ' "$f" | grep -vc 'desc 0x8[0-9a-f]\{15\} ')
 	rejected=$(sed -n 's/.* \([0-9]*\) rejected chains.*/\1/p' "$f" | awk '{ s += $1 } END { print s + 0 }')
-	if grep -qiE 'error|crit' "$f" || [ "$rejected" -ne 0 ] || [ "$plain" -ne 0 ] ||
+	if grep -qE 'virtio-xen: (error|crit|alert|emerg):' "$f" || [ "$rejected" -ne 0 ] || [ "$plain" -ne 0 ] ||
 		[ "$grants" -eq 0 ]; then
 		say "daemon-$n FAIL queues with grant addresses $grants, without $plain, rejected chains $rejected"
 	else

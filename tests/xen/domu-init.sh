@@ -59,12 +59,15 @@ check_console() {
 	port=/dev/hvc1
 	[ -c $port ] || { say "console FAIL no $port"; return; }
 	stty -F $port raw -echo 2>/dev/null
-	echo "ping-from-guest" > $port
-	if read -t 20 line < $port && [ "$line" = "pong-from-dom0" ]; then
+	# one open for both directions: input arriving while the port is closed is discarded
+	exec 3<>$port
+	echo "ping-from-guest" >&3
+	if read -t 30 line <&3 && [ "$line" = "pong-from-dom0" ]; then
 		say "console PASS sent ping-from-guest, received $line"
 	else
 		say "console FAIL got '$line'"
 	fi
+	exec 3>&-
 }
 
 check_net() {
@@ -75,12 +78,20 @@ check_net() {
 	else
 		say "net-ping FAIL $(tail -2 /tmp/ping | tr '\n' ' ')"; return
 	fi
-	# a few MiB each way over TCP, checked with md5 on both ends by dom0's nc
+	# 4 MiB each way over TCP; dom0 compares checksums
 	dd if=/dev/urandom of=/tmp/up bs=1M count=4 2>/dev/null
 	up=$(md5sum < /tmp/up | cut -d' ' -f1)
-	nc 10.99.0.1 5001 < /tmp/up && say "net-up SENT md5 $up"
-	down=$(nc 10.99.0.1 5002 | md5sum | cut -d' ' -f1)
-	say "net-down RECEIVED md5 $down"
+	timeout 120 nc 10.99.0.1 5001 < /tmp/up
+	say "net-up-sent INFO md5 $up"
+	# diagnostics: does the guest's transmit path drain after nc handed its data over?
+	for i in 1 2 3; do
+		say "net-diag INFO tx_packets $(cat /sys/class/net/eth0/statistics/tx_packets)" \
+			"rx_packets $(cat /sys/class/net/eth0/statistics/rx_packets)" \
+			"irqs $(grep -i virtio /proc/interrupts | tr -s ' ' | tr '\n' '|')"
+		sleep 5
+	done
+	down=$(timeout 120 nc 10.99.0.1 5002 | md5sum | cut -d' ' -f1)
+	say "net-down-recv INFO md5 $down"
 }
 
 for t in boot $tests; do

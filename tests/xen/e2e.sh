@@ -2,7 +2,7 @@
 # e2e.sh — the real-Xen tier: Xen/arm64 + Linux dom0 + grant-DMA Linux domU under
 # qemu-system-aarch64 (TCG), the example backends cross-compiled and run in dom0 in discovery mode.
 #
-#   tests/xen/e2e.sh [--cache DIR] [--timeout SEC] [--keep]
+#   tests/xen/e2e.sh [--cache DIR] [--timeout SEC] [--keep] [--only "net blk ..."]
 #
 # Stages (each timed and reported): fetch packages, build the IOREQ-enabled hypervisor, build the
 # domU kernel, cross-build libvirtio-xen and the examples, assemble both initramfs images, boot.
@@ -17,11 +17,13 @@ src=$(cd "$here/../.." && pwd)
 cache=${VXEN_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vxen-e2e}
 boot_timeout=600
 keep=0
+only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cache) cache=$2; shift 2 ;;
 	--timeout) boot_timeout=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
+	--only) only=$2; shift 2 ;;
 	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "e2e.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 	esac
@@ -171,6 +173,7 @@ chmod +x "$dom0/init"
 cp "$domu_kernel" "$dom0/guest/Image"
 cp "$work/domu.cpio.gz" "$dom0/guest/domu.cpio.gz"
 cp "$here"/guest-*.cfg "$dom0/guest/"
+[ -z "$only" ] || echo "$only" > "$dom0/guest/only"
 (cd "$dom0" && find . | cpio -o -H newc 2>/dev/null | gzip -1 > "$work/dom0.cpio.gz")
 dom0_kernel=$(ls "$work"/kimg/boot/vmlinuz-*)
 stage_done "dom0 $(du -h "$work/dom0.cpio.gz" | cut -f1), domU $(du -h "$work/domu.cpio.gz" | cut -f1)"
