@@ -42,10 +42,10 @@
 #define BIT(n) (1ULL << (n))
 
 #define BLK_QUEUE_SIZE 256
-#define BLK_INFLIGHT   128		     /* requests in flight per queue */
-#define BLK_SEG_MAX    56		     /* data segments per request ... */
-#define BLK_SIZE_MAX   (64u * 1024)	     /* ... of at most 64 KiB: 3.5 MiB per request, */
-#define BLK_MAX_SEGS   (BLK_SEG_MAX + 2)     /* within the library's 1024 grant pages */
+#define BLK_INFLIGHT   128		      /* requests in flight per queue */
+#define BLK_SEG_MAX    56		      /* data segments per request ... */
+#define BLK_SIZE_MAX   (64u * 1024)	      /* ... of at most 64 KiB: 3.5 MiB per request, */
+#define BLK_MAX_SEGS   (BLK_SEG_MAX + 2)      /* within the library's 1024 grant pages */
 #define BLK_DATA_IOV   (2 * BLK_MAX_SEGS + 8) /* data iovecs one request may need */
 #define BLK_ZERO_MAX   (32u * 1024 * 1024 >> BLK_SECTOR_SHIFT) /* sectors per discard segment */
 #define BLK_DRAIN_MS   10000
@@ -58,8 +58,8 @@ struct blk {
 	uint64_t size; /* bytes */
 	bool read_only;
 	char serial[VIRTIO_BLK_ID_BYTES];
-	struct blk_limits lim;	   /* features: set at FEATURES_OK (device thread) */
-	uint64_t bad;		   /* malformed requests (device thread) */
+	struct blk_limits lim;	     /* features: set at FEATURES_OK (device thread) */
+	uint64_t bad;		     /* malformed requests (device thread) */
 	atomic_uint_fast64_t errors; /* failed I/O (any thread) */
 };
 
@@ -136,7 +136,8 @@ static void blk_get_id(struct blk *b, struct blk_req *br)
 static void blk_refused(struct blk *b, unsigned int q, const struct blk_request *p)
 {
 	if (++b->bad <= 10 || b->bad % 1000 == 0)
-		vxd_log(LOG_WARNING, "%s: queue %u: request type %u answered %s (%" PRIu64 " so far)",
+		vxd_log(LOG_WARNING,
+			"%s: queue %u: request type %u answered %s (%" PRIu64 " so far)",
 			vxen_dev_name(b->dev), q, p->type,
 			p->status == VIRTIO_BLK_S_UNSUPP ? "UNSUPP" : "IOERR", b->bad);
 }
@@ -288,9 +289,9 @@ static int blk_open(struct blk *b, const char *path)
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
 	if (r) {
 		vxd_log(LOG_ERR, "blk: %s: %s", path,
-			r == -EINVAL ? "not a regular file or block device" :
-			r == -EBUSY  ? "in use by another device" :
-				       strerror(-r));
+			r == -EINVAL  ? "not a regular file or block device"
+			: r == -EBUSY ? "in use by another device"
+				      : strerror(-r));
 		return r;
 	}
 	if (b->size % 512)
@@ -303,11 +304,11 @@ static int blk_open(struct blk *b, const char *path)
 static void blk_set_serial(struct blk *b, const char *serial)
 {
 	const char *base = strrchr(b->path, '/');
+	size_t n;
 
 	if (!serial)
 		serial = base ? base + 1 : b->path;
-	size_t n = strlen(serial);
-
+	n = strlen(serial);
 	/* NUL-padded, and not NUL-terminated when 20 bytes long. */
 	memset(b->serial, 0, sizeof(b->serial));
 	memcpy(b->serial, serial, n < sizeof(b->serial) ? n : sizeof(b->serial));
@@ -323,8 +324,8 @@ static void blk_describe(const struct blk *b, unsigned int queues, char *desc, s
 		v /= 1024;
 		u++;
 	}
-	snprintf(desc, n, "%s %.*f %s %s, %u queue%s, %s I/O", b->path, v == (uint64_t)v ? 0 : 1,
-		 v, units[u], b->read_only ? "ro" : "rw", queues, queues > 1 ? "s" : "",
+	snprintf(desc, n, "%s %.*f %s %s, %u queue%s, %s I/O", b->path, v == (uint64_t)v ? 0 : 1, v,
+		 units[u], b->read_only ? "ro" : "rw", queues, queues > 1 ? "s" : "",
 		 blk_io_kind(b->io) == BLK_IO_URING ? "io_uring" : "threaded");
 }
 

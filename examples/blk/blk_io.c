@@ -42,9 +42,9 @@ static int rw(int fd, struct blk_io_req *r)
 {
 	while (r->len) {
 		int cnt = r->iovcnt < IOV_MAX ? (int)r->iovcnt : IOV_MAX;
-		ssize_t n = r->op == BLK_OP_READ ?
-				    preadv(fd, r->iov, cnt, (off_t)r->offset) :
-				    pwritev2(fd, r->iov, cnt, (off_t)r->offset, r->dsync ? RWF_DSYNC : 0);
+		ssize_t n = r->op == BLK_OP_READ ? preadv(fd, r->iov, cnt, (off_t)r->offset)
+						 : pwritev2(fd, r->iov, cnt, (off_t)r->offset,
+							    r->dsync ? RWF_DSYNC : 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -70,7 +70,8 @@ static int write_zeros(int fd, uint64_t off, uint64_t len)
 	static const char zeros[64 * 1024];
 
 	while (len) {
-		ssize_t n = pwrite(fd, zeros, len < sizeof(zeros) ? len : sizeof(zeros), (off_t)off);
+		ssize_t n =
+			pwrite(fd, zeros, len < sizeof(zeros) ? len : sizeof(zeros), (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -107,7 +108,8 @@ static int zero_ranges(int fd, const struct blk_io_req *r)
 	for (unsigned int i = 0; i < r->nr_ranges; i++) {
 		const struct blk_range *g = &r->range[i];
 		/* A discard may deallocate; write-zeroes only when the driver allows it. */
-		bool unmap = r->op == BLK_OP_DISCARD || g->flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+		bool unmap =
+			r->op == BLK_OP_DISCARD || g->flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
 		int e = zero_range(fd, g->sector << BLK_SECTOR_SHIFT,
 				   (uint64_t)g->num_sectors << BLK_SECTOR_SHIFT, unmap);
 

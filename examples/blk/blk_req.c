@@ -78,8 +78,8 @@ static bool in_disk(const struct blk_limits *lim, uint64_t sector, uint64_t coun
 
 /* IN/OUT: @len data bytes starting @skip bytes into @iov go to/from @sector. */
 static uint8_t parse_rw(struct blk_request *out, const struct blk_limits *lim, enum blk_op op,
-		     uint64_t sector, const struct iovec *iov, unsigned int n, uint64_t skip,
-		     uint64_t len, struct iovec *data, unsigned int cap)
+			uint64_t sector, const struct iovec *iov, unsigned int n, uint64_t skip,
+			uint64_t len, struct iovec *data, unsigned int cap)
 {
 	int cnt;
 
@@ -112,7 +112,7 @@ static uint8_t check_range(const struct blk_limits *lim, const struct blk_range 
 }
 
 static uint8_t parse_ranges(struct blk_request *out, const struct blk_limits *lim, bool wz,
-			 struct vxen_iov_cursor *cur, uint64_t out_len, uint64_t in_len)
+			    struct vxen_iov_cursor *cur, uint64_t out_len, uint64_t in_len)
 {
 	unsigned int feature = wz ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD;
 	unsigned int max = lim->max_ranges < BLK_MAX_RANGES ? lim->max_ranges : BLK_MAX_RANGES;

@@ -167,7 +167,9 @@ int main(int argc, char **argv)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct blk_opts o = {
-		.queues = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned int)cpus,
+		.queues = cpus < 1   ? 1
+			  : cpus > 4 ? 4
+				     : (unsigned int)cpus,
 		.threads = DEFAULT_THREADS,
 		.io = DEFAULT_IO,
 	};

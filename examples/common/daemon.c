@@ -26,6 +26,8 @@ enum {
 	KEY_GRANT,
 	KEY_NO_GRANT,
 	KEY_LOG,
+	KEY_GRANT_STRATEGY,
+	KEY_COPY_THRESHOLD,
 };
 
 #define MAX_OPTIONS 64
@@ -45,6 +47,10 @@ static const struct vxd_option common_options[] = {
 	{ "irq", KEY_IRQ, "N", "explicit mode: the device's interrupt (Arm SPI)" },
 	{ "grant", KEY_GRANT, NULL, "explicit mode: guest uses grant-DMA addresses (default)" },
 	{ "no-grant", KEY_NO_GRANT, NULL, "explicit mode: guest-physical addresses (dom0 only)" },
+	{ "grant-strategy", KEY_GRANT_STRATEGY, "batched|per-desc",
+	  "grant mappings: one per chain (default) or one per descriptor (for comparisons)" },
+	{ "copy-threshold", KEY_COPY_THRESHOLD, "BYTES",
+	  "grant-copy buffers up to BYTES instead of mapping them (default 512, 0: never)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -68,6 +74,10 @@ struct state {
 	unsigned int explicit_given; /* bit per --domid/--base/--irq */
 	struct vxen_xs_device info;  /* explicit mode */
 	struct dev_rec *devs;
+	/* --grant-strategy, --copy-threshold: every device's defaults (tmpl points at gdma) */
+	bool gdma_given;
+	struct vxen_gdma_config gdma;
+	struct vxen_dev_config tmpl;
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -79,7 +89,10 @@ static void emit(int level, const char *msg)
 		syslog(level, "%s", msg);
 	else
 		fprintf(stderr, "%s: %s%s\n", sink.prog,
-			level <= LOG_ERR ? "error: " : level == LOG_WARNING ? "warning: " : "", msg);
+			level <= LOG_ERR       ? "error: "
+			: level == LOG_WARNING ? "warning: "
+					       : "",
+			msg);
 }
 
 static void lib_log(int level, const char *msg, void *payload)
@@ -212,6 +225,19 @@ static int parse_common(struct state *st, int key, const char *arg)
 			return -1;
 		st->info.irq = (uint32_t)v;
 		return 0;
+	case KEY_GRANT_STRATEGY:
+		if (strcmp(arg, "batched") && strcmp(arg, "per-desc"))
+			return vxd_usage_error(
+				"--grant-strategy: '%s' is neither batched nor per-desc", arg);
+		st->gdma_given = true;
+		st->gdma.strategy = strcmp(arg, "batched") ? VXEN_GDMA_PER_DESC : VXEN_GDMA_BATCHED;
+		return 0;
+	case KEY_COPY_THRESHOLD:
+		if (vxd_parse_u64("--copy-threshold", arg, VXEN_GDMA_COPY_THRESHOLD_LIMIT, &v))
+			return -1;
+		st->gdma_given = true;
+		st->gdma.copy_threshold = (uint32_t)v;
+		return 0;
 	}
 	return st->d->parse ? st->d->parse(key, arg, st->payload) : -1;
 }
@@ -236,8 +262,9 @@ static int parse(struct state *st, int argc, char **argv)
 		if (key == '?' && optopt)
 			return vxd_usage_error("unknown option '-%c'", optopt);
 		if (key == '?' || key == ':')
-			return vxd_usage_error("%s '%s'", key == ':' ? "missing argument for" :
-					       "unknown option", argv[optind - 1]);
+			return vxd_usage_error(
+				"%s '%s'", key == ':' ? "missing argument for" : "unknown option",
+				argv[optind - 1]);
 		if (parse_common(st, key, optarg))
 			return -1;
 	}
@@ -310,9 +337,16 @@ static int start(struct state *st, vxen_backend **be)
 	bc.nr_virtio_ids = st->d->nr_virtio_ids;
 	bc.kinds = st->d->kinds;
 	bc.no_xenstore = st->explicit_mode;
+	if (st->gdma_given) {
+		/* The backend copies the template; st (and so st->gdma) outlives the backend. */
+		st->tmpl = (struct vxen_dev_config)VXEN_DEV_CONFIG_INIT;
+		st->tmpl.gdma = &st->gdma;
+		bc.dev_template = &st->tmpl;
+	}
 	r = vxen_backend_new(be, st->loop, &bc, &ops, st);
 	if (r) {
-		vxd_log(LOG_ERR, "cannot watch xenstore: %s", strerror(-r));
+		vxd_log(LOG_ERR, "cannot start%s: %s",
+			st->explicit_mode ? "" : " watching xenstore", strerror(-r));
 		return r;
 	}
 	if (!st->explicit_mode) {
@@ -359,7 +393,9 @@ static int run(struct state *st)
 
 int vxd_main(const struct vxd_daemon *d, int argc, char **argv, void *payload)
 {
-	struct state st = { .d = d, .payload = payload, .info.grant_usage = true };
+	struct state st = {
+		.d = d, .payload = payload, .info.grant_usage = true, .gdma = VXEN_GDMA_CONFIG_INIT
+	};
 	int r;
 
 	sink.prog = d->prog;

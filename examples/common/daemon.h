@@ -21,6 +21,14 @@
  *	                      explicit mode: serve one device of guest N at ADDR (decimal or
  *	                      0x-hex) with interrupt N (Arm SPI), without xenstore. The guest uses
  *	                      grant-DMA addresses unless --no-grant.
+ *	--grant-strategy batched|per-desc
+ *	                      how buffers are mapped (gdma.h): one map call per chain and
+ *	                      protection with grant copy for small buffers (default), or one map
+ *	                      and unmap per descriptor, as backends without the library do (for
+ *	                      comparisons: tests/bench runs each daemon both ways)
+ *	--copy-threshold BYTES
+ *	                      grant-copy buffers of at most BYTES instead of mapping them
+ *	                      (default 512; 0: map everything)
  * Without --domid/--base/--irq the daemon runs in discovery mode: it serves every device with
  * one of its virtio ids that the toolstack (xl) publishes in xenstore, for every guest, until
  * SIGTERM or SIGINT, then closes them (backend state 6) and exits 0. In explicit mode it also

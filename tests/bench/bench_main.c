@@ -145,6 +145,18 @@ static int parse(int argc, char **argv)
 	return 0;
 }
 
+/* Images belong on tmpfs; fall back to $TMPDIR if the directory cannot take them. */
+static void check_shm(void)
+{
+	if (access(bench_opts.shm_dir, W_OK)) {
+		const char *tmp = getenv("TMPDIR");
+
+		fprintf(stderr, "vxen-bench: %s is not writable: images go to %s (not tmpfs?)\n",
+			bench_opts.shm_dir, tmp && *tmp ? tmp : "/tmp");
+		bench_opts.shm_dir = tmp && *tmp ? tmp : "/tmp";
+	}
+}
+
 /*
  * The library in this process (gdma group) and the daemons must load xensim's drop-in Xen
  * libraries: put them first in LD_LIBRARY_PATH and start again, once.
@@ -234,6 +246,7 @@ int main(int argc, char **argv)
 	if (parse(argc, argv))
 		return 2;
 	reexec_with_xensim(argv);
+	check_shm();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGALRM, watchdog);
 	bench_note("vxen-bench, libvirtio-xen %s; %.1f s per I/O point, %.1f s per micro point",

@@ -165,8 +165,8 @@ static void check(const struct blk_request *r, const struct hdr *h, const struct
 		uint32_t max = wz ? lim->max_write_zeroes_sectors : lim->max_discard_sectors;
 
 		CHECK(!lim->read_only && in_len == 1 && r->status == VIRTIO_BLK_S_OK);
-		CHECK(lim->features & (1ULL << (wz ? VIRTIO_BLK_F_WRITE_ZEROES
-						   : VIRTIO_BLK_F_DISCARD)));
+		CHECK(lim->features &
+		      (1ULL << (wz ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD)));
 		CHECK(r->nr_ranges >= 1 && r->nr_ranges <= lim->max_ranges &&
 		      r->nr_ranges <= BLK_MAX_RANGES && out_len == 16 + 16ULL * r->nr_ranges);
 		for (unsigned int i = 0; i < r->nr_ranges; i++) {

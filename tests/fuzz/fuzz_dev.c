@@ -258,8 +258,8 @@ static void init(const uint8_t *a)
 	wr(VXEN_MMIO_DRIVER_FEATURES, (uint32_t)want);
 	wr(VXEN_MMIO_DRIVER_FEATURES_SEL, 1);
 	wr(VXEN_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
-	wr(VXEN_MMIO_STATUS, VXEN_MMIO_S_ACKNOWLEDGE | VXEN_MMIO_S_DRIVER |
-				     VXEN_MMIO_S_FEATURES_OK);
+	wr(VXEN_MMIO_STATUS,
+	   VXEN_MMIO_S_ACKNOWLEDGE | VXEN_MMIO_S_DRIVER | VXEN_MMIO_S_FEATURES_OK);
 	setup_queue(0, 1u << (a[1] % 5));
 	setup_queue(1, 1u << (a[2] % 4));
 	wr(VXEN_MMIO_STATUS, VXEN_MMIO_S_ACKNOWLEDGE | VXEN_MMIO_S_DRIVER |
@@ -276,7 +276,8 @@ static void put16(uint32_t off, uint16_t v)
 static void write_desc(const uint8_t *a)
 {
 	unsigned int q = a[0] & 1, i = a[1] % layout[q].num;
-	uint64_t addr = ARENA_BASE + BUF_AREA + (uint32_t)(a[2] | a[3] << 8) % (ARENA_SIZE - BUF_AREA);
+	uint64_t addr =
+		ARENA_BASE + BUF_AREA + (uint32_t)(a[2] | a[3] << 8) % (ARENA_SIZE - BUF_AREA);
 	uint32_t len = a[4] | (a[5] & 0x1f) << 8;
 	uint16_t flags = a[6] & 7, next = a[6] >> 3;
 	uint8_t *d = w.arena + layout[q].desc + 16 * i;
@@ -327,28 +328,58 @@ static void step(uint8_t op, const uint8_t *a)
 	uint64_t v = 0;
 
 	switch (op % 16) {
-	case 0: wr((a[0] % 64) * 4u, v32); break;
-	case 1: vxen_dev_mmio_read(w.dev, (a[0] | a[1] << 8) % 0x220, 1u << (a[2] & 3), &v); break;
-	case 2: vxen_dev_mmio_write(w.dev, (a[0] | a[1] << 8) % 0x220, a[2] % 9, v32); break;
-	case 3: memcpy(w.arena + (a[0] | a[1] << 8) % (ARENA_SIZE - 4), a + 2, 4); break;
-	case 4: vxen_dev_process(w.dev); break;
+	case 0:
+		wr((a[0] % 64) * 4u, v32);
+		break;
+	case 1:
+		vxen_dev_mmio_read(w.dev, (a[0] | a[1] << 8) % 0x220, 1u << (a[2] & 3), &v);
+		break;
+	case 2:
+		vxen_dev_mmio_write(w.dev, (a[0] | a[1] << 8) % 0x220, a[2] % 9, v32);
+		break;
+	case 3:
+		memcpy(w.arena + (a[0] | a[1] << 8) % (ARENA_SIZE - 4), a + 2, 4);
+		break;
+	case 4:
+		vxen_dev_process(w.dev);
+		break;
 	case 5:
 		if (w.nheld)
 			complete_held(a[0] % w.nheld, v32 % 4096);
 		break;
-	case 6: init(a); break;
-	case 7: write_desc(a); break;
-	case 8: make_avail(a); break;
-	case 9: w.policy = a[0]; w.pull_on_notify = a[1] & 1; break;
-	case 10: pop_pull(); break;
+	case 6:
+		init(a);
+		break;
+	case 7:
+		write_desc(a);
+		break;
+	case 8:
+		make_avail(a);
+		break;
+	case 9:
+		w.policy = a[0];
+		w.pull_on_notify = a[1] & 1;
+		break;
+	case 10:
+		pop_pull();
+		break;
 	case 11:
 		memcpy(b8, a + 1, 6);
 		vxen_dev_config_set(w.dev, a[0] % 16, b8, a[5] % 9);
 		break;
-	case 12: vxen_dev_config_changed(w.dev); break;
-	case 13: vxen_dev_needs_reset(w.dev); break;
-	case 14: vxen_dev_queue_wake(w.dev, a[0] % 3); break;
-	default: rd(VXEN_MMIO_INTERRUPT_STATUS); wr(VXEN_MMIO_INTERRUPT_ACK, a[0]); break;
+	case 12:
+		vxen_dev_config_changed(w.dev);
+		break;
+	case 13:
+		vxen_dev_needs_reset(w.dev);
+		break;
+	case 14:
+		vxen_dev_queue_wake(w.dev, a[0] % 3);
+		break;
+	default:
+		rd(VXEN_MMIO_INTERRUPT_STATUS);
+		wr(VXEN_MMIO_INTERRUPT_ACK, a[0]);
+		break;
 	}
 	invariants();
 }
@@ -379,7 +410,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w.arena = calloc(1, ARENA_SIZE);
 	if (!w.arena)
 		return 0;
-	w.pm = (struct vxen_vq_plain_mem){ .host = w.arena, .base = ARENA_BASE,
+	w.pm = (struct vxen_vq_plain_mem){ .host = w.arena,
+					   .base = ARENA_BASE,
 					   .size = ARENA_SIZE };
 	w.ops = (struct vxen_vq_mem_ops){ .version = VXEN_VQ_MEM_OPS_VERSION,
 					  .read = mem_read,

@@ -34,12 +34,12 @@
 			__builtin_trap();                                                          \
 	} while (0)
 
-#define REC	    26
-#define WIN_SIZE    0x200u
-#define MMIO_BASE   0x2000000ULL
-#define TOP_BASE    (UINT64_MAX - 0xfffULL) /* a window touching the end of the address space */
-#define F(bit)	    (1ULL << (bit))
-#define FEATURES    (F(VXEN_F_VERSION_1) | F(VXEN_F_ACCESS_PLATFORM))
+#define REC	  26
+#define WIN_SIZE  0x200u
+#define MMIO_BASE 0x2000000ULL
+#define TOP_BASE  (UINT64_MAX - 0xfffULL) /* a window touching the end of the address space */
+#define F(bit)	  (1ULL << (bit))
+#define FEATURES  (F(VXEN_F_VERSION_1) | F(VXEN_F_ACCESS_PLATFORM))
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -245,12 +245,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size - 9] = '\0';
 
 	switch (data[0] & 7) {
-	case 0: fuzz_dec(s, param); break;
-	case 1: fuzz_dec(s, param & 0xffff); break;
-	case 2: fuzz_addr(s); break;
-	case 3: fuzz_type(s); break;
-	case 4: fuzz_small(s, (uint32_t)param); break;
-	case 5: fuzz_frontend(s, kind, (uint32_t)param, (uint32_t)(param >> 32)); break;
+	case 0:
+		fuzz_dec(s, param);
+		break;
+	case 1:
+		fuzz_dec(s, param & 0xffff);
+		break;
+	case 2:
+		fuzz_addr(s);
+		break;
+	case 3:
+		fuzz_type(s);
+		break;
+	case 4:
+		fuzz_small(s, (uint32_t)param);
+		break;
+	case 5:
+		fuzz_frontend(s, kind, (uint32_t)param, (uint32_t)(param >> 32));
+		break;
 	default:
 		snprintf(root, sizeof(root), "/local/domain/%u/backend/%s",
 			 (uint32_t)param % (DOMID_MAX + 1), kind);

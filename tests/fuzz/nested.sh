@@ -59,7 +59,13 @@ run)
 		echo "nested.sh: $bin is not configured (did fuzz_build run?)" >&2
 		exit 1
 	fi
-	exec ctest --test-dir "$bin" -R "^fuzz_$name\$" --output-on-failure --no-tests=error
+	log="$bin/fuzz_$name.log"
+	rc=0
+	ctest --test-dir "$bin" -R "^fuzz_$name\$" --output-on-failure --no-tests=error \
+		--output-log "$log" || rc=$?
+	# libFuzzer's final statistics (executions, new units, peak RSS), for the record.
+	grep -E '^stat::' "$log" || true
+	exit $rc
 	;;
 *)
 	echo "usage: nested.sh build SRC BIN SECONDS | run BIN NAME" >&2

@@ -28,7 +28,8 @@
 # The work directory ($TMPDIR/vxen-guide.*) is kept after a failure for inspection.
 set -eu
 
-arg_cflags= arg_unitdir=
+arg_cflags=''
+arg_unitdir=''
 for kv in "$@"; do
 	v=${kv#*=}
 	case "$kv" in

@@ -107,16 +107,16 @@ int xendevicemodel_create_ioreq_server(xendevicemodel_handle *dmod, domid_t domi
 		handle_bufioreq, id);
 }
 
-int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *dmod, domid_t domid,
-					 ioservid_t id, xen_pfn_t *ioreq_gfn,
-					 xen_pfn_t *bufioreq_gfn, evtchn_port_t *bufioreq_port)
+int xendevicemodel_get_ioreq_server_info(xendevicemodel_handle *dmod, domid_t domid, ioservid_t id,
+					 xen_pfn_t *ioreq_gfn, xen_pfn_t *bufioreq_gfn,
+					 evtchn_port_t *bufioreq_port)
 {
 	FORWARD(xendevicemodel_get_ioreq_server_info, XENSIM_OP_DM_GET_IOREQ_SERVER_INFO, dmod,
 		domid, id, ioreq_gfn, bufioreq_gfn, bufioreq_port);
 }
 
-int xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *dmod, domid_t domid,
-					  ioservid_t id, int enabled)
+int xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *dmod, domid_t domid, ioservid_t id,
+					  int enabled)
 {
 	FORWARD(xendevicemodel_set_ioreq_server_state, XENSIM_OP_DM_SET_IOREQ_SERVER_STATE, dmod,
 		domid, id, enabled);
@@ -126,8 +126,8 @@ int xendevicemodel_map_io_range_to_ioreq_server(xendevicemodel_handle *dmod, dom
 						ioservid_t id, int is_mmio, uint64_t start,
 						uint64_t end)
 {
-	FORWARD(xendevicemodel_map_io_range_to_ioreq_server, XENSIM_OP_DM_MAP_IO_RANGE, dmod,
-		domid, id, is_mmio, start, end);
+	FORWARD(xendevicemodel_map_io_range_to_ioreq_server, XENSIM_OP_DM_MAP_IO_RANGE, dmod, domid,
+		id, is_mmio, start, end);
 }
 
 int xendevicemodel_unmap_io_range_from_ioreq_server(xendevicemodel_handle *dmod, domid_t domid,
@@ -156,12 +156,10 @@ void *xenforeignmemory_map(xenforeignmemory_handle *fmem, uint32_t dom, int prot
 	FORWARD(xenforeignmemory_map, XENSIM_OP_FMEM_MAP, fmem, dom, prot, pages, arr, err);
 }
 
-xenforeignmemory_resource_handle *xenforeignmemory_map_resource(xenforeignmemory_handle *fmem,
-								domid_t domid, unsigned int type,
-								unsigned int id,
-								unsigned long frame,
-								unsigned long nr_frames,
-								void **paddr, int prot, int flags)
+xenforeignmemory_resource_handle *
+xenforeignmemory_map_resource(xenforeignmemory_handle *fmem, domid_t domid, unsigned int type,
+			      unsigned int id, unsigned long frame, unsigned long nr_frames,
+			      void **paddr, int prot, int flags)
 {
 	FORWARD(xenforeignmemory_map_resource, XENSIM_OP_FMEM_MAP_RESOURCE, fmem, domid, type, id,
 		frame, nr_frames, paddr, prot, flags);
@@ -400,8 +398,12 @@ static int guest_foreign(struct world *w)
 	memset(rp, 0, 8192);
 	r = mmio_wr(w, VXEN_MMIO_STATUS, 0);
 	static const uint32_t seq[][2] = {
-		{ VXEN_MMIO_STATUS, 1 }, { VXEN_MMIO_STATUS, 3 }, { VXEN_MMIO_DRIVER_FEATURES_SEL, 1 },
-		{ VXEN_MMIO_DRIVER_FEATURES, 1 }, { VXEN_MMIO_STATUS, 0xb }, { VXEN_MMIO_QUEUE_SEL, 0 },
+		{ VXEN_MMIO_STATUS, 1 },
+		{ VXEN_MMIO_STATUS, 3 },
+		{ VXEN_MMIO_DRIVER_FEATURES_SEL, 1 },
+		{ VXEN_MMIO_DRIVER_FEATURES, 1 },
+		{ VXEN_MMIO_STATUS, 0xb },
+		{ VXEN_MMIO_QUEUE_SEL, 0 },
 		{ VXEN_MMIO_QUEUE_NUM, QSIZE },
 	};
 	for (unsigned int i = 0; !r && i < sizeof(seq) / sizeof(seq[0]); i++)
@@ -465,15 +467,14 @@ static void assert_nothing_live(struct world *w, const char *what)
 	struct xensim_counters c;
 
 	ck_assert_int_eq(xensim_counters_get(w->x, w->domid, &c), 0);
-	ck_assert_msg(!c.gnt_live_pages && !c.evtchn_live_ports && !c.ioreq_servers_live &&
-			      !c.fmem_live_pages && !c.fmem_resource_maps_live,
-		      "%s: leaked: %llu grant pages, %llu ports, %llu servers, %llu foreign pages, "
-		      "%llu resource maps",
-		      what, (unsigned long long)c.gnt_live_pages,
-		      (unsigned long long)c.evtchn_live_ports,
-		      (unsigned long long)c.ioreq_servers_live,
-		      (unsigned long long)c.fmem_live_pages,
-		      (unsigned long long)c.fmem_resource_maps_live);
+	ck_assert_msg(
+		!c.gnt_live_pages && !c.evtchn_live_ports && !c.ioreq_servers_live &&
+			!c.fmem_live_pages && !c.fmem_resource_maps_live,
+		"%s: leaked: %llu grant pages, %llu ports, %llu servers, %llu foreign pages, "
+		"%llu resource maps",
+		what, (unsigned long long)c.gnt_live_pages, (unsigned long long)c.evtchn_live_ports,
+		(unsigned long long)c.ioreq_servers_live, (unsigned long long)c.fmem_live_pages,
+		(unsigned long long)c.fmem_resource_maps_live);
 	if (w->s == FS_XENSTORE) {
 		ck_assert_int_eq(xensim_counters_get(w->x, XENSIM_DOMID_ALL, &c), 0);
 		ck_assert_msg(c.xs_watches_live == w->watches, "%s: %llu xenstore watches leaked",
@@ -489,8 +490,7 @@ static void world_down(struct world *w, const char *what)
 	xensim_guest_detach(w->g);
 	xensim_close(w->x);
 	xensim_server_stop(w->srv);
-	ck_assert_msg(hw_count_fds() == w->fds, "%s: %d fds leaked", what,
-		      hw_count_fds() - w->fds);
+	ck_assert_msg(hw_count_fds() == w->fds, "%s: %d fds leaked", what, hw_count_fds() - w->fds);
 }
 
 static void wait_backend_device(struct world *w)

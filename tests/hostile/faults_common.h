@@ -43,6 +43,7 @@ void fs_sweep(enum fs_scenario s, enum xensim_op op, const int *errs, unsigned i
 /** fs_calls() - calls of @op's function made by the library so far (all threads). */
 unsigned long fs_calls(enum xensim_op op);
 
-#define FS_ERRS(...) (const int[]){ __VA_ARGS__ }, sizeof((const int[]){ __VA_ARGS__ }) / sizeof(int)
+#define FS_ERRS(...)                                                                               \
+	(const int[]){ __VA_ARGS__ }, sizeof((const int[]){ __VA_ARGS__ }) / sizeof(int)
 
 #endif /* FAULTS_COMMON_H */

@@ -545,9 +545,9 @@ uint16_t hw_blk_chain(struct hw *w, uint16_t d, uint32_t type, uint64_t sector, 
 	*st = 0xff;
 	if (data_len) {
 		bool out = type == BLK_T_OUT;
-		uint64_t dd = hw_buf(w, data_len,
-				     out ? XENSIM_DMA_TO_DEVICE : XENSIM_DMA_FROM_DEVICE,
-				     (void **)&buf);
+		uint64_t dd =
+			hw_buf(w, data_len, out ? XENSIM_DMA_TO_DEVICE : XENSIM_DMA_FROM_DEVICE,
+			       (void **)&buf);
 
 		hw_desc(w, n, dd, (uint32_t)data_len, (uint16_t)(D_NEXT | (out ? 0 : D_WRITE)),
 			(uint16_t)(n + 1));

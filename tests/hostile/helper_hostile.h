@@ -75,14 +75,14 @@ struct hw_dev {
 };
 
 struct hw_opts {
-	unsigned int a_queues;	   /* request queues of A (default 2) */
-	unsigned int q0_size;	   /* QueueNum of A's queue 0 (0: QueueNumMax, 256) */
-	uint64_t a_features;	   /* driver features for A (0: xensim's blk defaults) */
-	bool a_probe_only;	   /* A: probe (reset + ACKNOWLEDGE) only, no negotiation */
-	bool a_foreign;		   /* A uses guest-physical addresses (grant_usage=0) */
-	bool no_b;		   /* no bystander device */
-	bool allow_end_busy;	   /* do not require gnt_end_busy == 0 at the end */
-	bool keep_log;		   /* do not install the library log handler */
+	unsigned int a_queues; /* request queues of A (default 2) */
+	unsigned int q0_size;  /* QueueNum of A's queue 0 (0: QueueNumMax, 256) */
+	uint64_t a_features;   /* driver features for A (0: xensim's blk defaults) */
+	bool a_probe_only;     /* A: probe (reset + ACKNOWLEDGE) only, no negotiation */
+	bool a_foreign;	       /* A uses guest-physical addresses (grant_usage=0) */
+	bool no_b;	       /* no bystander device */
+	bool allow_end_busy;   /* do not require gnt_end_busy == 0 at the end */
+	bool keep_log;	       /* do not install the library log handler */
 };
 
 struct hw {
@@ -93,11 +93,11 @@ struct hw {
 	xensim_guest *g;
 	struct hw_loop *loop;
 	struct hw_dev a, b;
-	xensim_vdev *vd;	/* A's transport driver */
-	xensim_vq *q0, *q1;	/* A's queues (after hw_init_a) */
+	xensim_vdev *vd;	  /* A's transport driver */
+	xensim_vq *q0, *q1;	  /* A's queues (after hw_init_a) */
 	struct xensim_vq_raw raw; /* queue 0's ring memory */
-	uint16_t avail;		/* next avail index the test publishes on queue 0 */
-	xensim_blk *bdrv;	/* B's driver */
+	uint16_t avail;		  /* next avail index the test publishes on queue 0 */
+	xensim_blk *bdrv;	  /* B's driver */
 	int fds_before;
 	unsigned int nbufs;
 	struct {

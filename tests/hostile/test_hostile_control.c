@@ -525,11 +525,11 @@ static void get_features(void *arg)
 START_TEST(hostile__r25_unoffered_or_missing_required_features_refused)
 {
 	static const uint64_t bad[] = {
-		F_VERSION | F_ACCESS | 1ULL << 23,	 /* device-class bit not offered */
-		F_VERSION | F_ACCESS | 1ULL << 40,	 /* RING_RESET: never offered */
-		F_VERSION | F_ACCESS | 1ULL << 63,	 /* far out */
-		F_ACCESS,				 /* no VERSION_1 */
-		F_VERSION,				 /* grant device without ACCESS_PLATFORM */
+		F_VERSION | F_ACCESS | 1ULL << 23, /* device-class bit not offered */
+		F_VERSION | F_ACCESS | 1ULL << 40, /* RING_RESET: never offered */
+		F_VERSION | F_ACCESS | 1ULL << 63, /* far out */
+		F_ACCESS,			   /* no VERSION_1 */
+		F_VERSION,			   /* grant device without ACCESS_PLATFORM */
 	};
 	struct hw_opts o = { .a_probe_only = true };
 	struct hw w;
@@ -580,12 +580,19 @@ START_TEST(hostile__r26_odd_control_accesses_read_0_and_writes_ignored)
 		uint64_t off;
 		unsigned int size;
 	} reads[] = {
-		{ VXEN_MMIO_MAGIC_VALUE, 1 }, { VXEN_MMIO_MAGIC_VALUE, 2 },
-		{ VXEN_MMIO_MAGIC_VALUE, 8 }, { VXEN_MMIO_MAGIC_VALUE + 1, 4 },
-		{ VXEN_MMIO_MAGIC_VALUE + 2, 2 }, { 0x018, 4 },	     /* undefined */
-		{ 0x040, 4 }, { VXEN_MMIO_QUEUE_RESET, 4 }, { 0x0f8, 4 }, /* undefined */
-		{ VXEN_MMIO_QUEUE_NOTIFY, 4 }, { VXEN_MMIO_INTERRUPT_ACK, 4 }, /* write-only */
-		{ VXEN_MMIO_QUEUE_DESC_LOW, 4 }, { VXEN_MMIO_DRIVER_FEATURES, 4 },
+		{ VXEN_MMIO_MAGIC_VALUE, 1 },
+		{ VXEN_MMIO_MAGIC_VALUE, 2 },
+		{ VXEN_MMIO_MAGIC_VALUE, 8 },
+		{ VXEN_MMIO_MAGIC_VALUE + 1, 4 },
+		{ VXEN_MMIO_MAGIC_VALUE + 2, 2 },
+		{ 0x018, 4 }, /* undefined */
+		{ 0x040, 4 },
+		{ VXEN_MMIO_QUEUE_RESET, 4 },
+		{ 0x0f8, 4 }, /* undefined */
+		{ VXEN_MMIO_QUEUE_NOTIFY, 4 },
+		{ VXEN_MMIO_INTERRUPT_ACK, 4 }, /* write-only */
+		{ VXEN_MMIO_QUEUE_DESC_LOW, 4 },
+		{ VXEN_MMIO_DRIVER_FEATURES, 4 },
 	};
 	struct hw w;
 	uint64_t rej;
@@ -594,7 +601,8 @@ START_TEST(hostile__r26_odd_control_accesses_read_0_and_writes_ignored)
 	rej = hw_dstats(&w, &w.a).mmio.rejected_total;
 	for (unsigned int i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
 		ck_assert_msg(hw_rd_sized(&w, reads[i].off, reads[i].size) == 0,
-			      "read of %u bytes at 0x%x", reads[i].size, (unsigned int)reads[i].off);
+			      "read of %u bytes at 0x%x", reads[i].size,
+			      (unsigned int)reads[i].off);
 	/* Writes of the wrong size or alignment to Status, QueueSel, QueueReady: ignored. */
 	hw_wr_sized(&w, VXEN_MMIO_STATUS, 1, 0);
 	hw_wr_sized(&w, VXEN_MMIO_STATUS, 2, 0);
@@ -628,7 +636,8 @@ START_TEST(hostile__r26_config_space_accesses_bounded_by_its_size)
 	ck_assert_uint_eq(cap8, HW_SECTORS);
 	cap_lo = hw_rd_sized(&w, VXEN_MMIO_CONFIG_SPACE, 4);
 	ck_assert_uint_eq(cap_lo, HW_SECTORS);
-	ck_assert_uint_eq(hw_rd_sized(&w, VXEN_MMIO_CONFIG_SPACE + 1, 2), (HW_SECTORS >> 8) & 0xffff);
+	ck_assert_uint_eq(hw_rd_sized(&w, VXEN_MMIO_CONFIG_SPACE + 1, 2),
+			  (HW_SECTORS >> 8) & 0xffff);
 	ck_assert_uint_eq(hw_rd_sized(&w, VXEN_MMIO_CONFIG_SPACE, 1), HW_SECTORS & 0xff);
 	rej = rejected(&w, VXEN_MMIO_REJ_CONFIG_ACCESS);
 	/* Crossing the end of config space, past it, beyond the window's config area. */

@@ -300,10 +300,9 @@ static void submit_many(struct guest *gu)
 
 		ck_assert_int_eq(xensim_gbuf_alloc(gu->g, 65536, &b), 0);
 		sgs[i] = (struct xensim_sg){ b.gpa, 65536 };
-		reqs[i] = (struct xensim_blk_req){ .type = XENSIM_VIRTIO_BLK_T_IN,
-						   .sector = 128 * i,
-						   .sg = &sgs[i],
-						   .nsg = 1 };
+		reqs[i] = (struct xensim_blk_req){
+			.type = XENSIM_VIRTIO_BLK_T_IN, .sector = 128 * i, .sg = &sgs[i], .nsg = 1
+		};
 		ck_assert_int_eq(xensim_blk_submit(gu->blk, i % 2, &reqs[i], true), 0);
 	}
 }

@@ -51,10 +51,10 @@ struct hcase {
 	uint64_t features; /* 0: defaults (INDIRECT_DESC, EVENT_IDX and the blk features) */
 	void (*build)(struct hw *w, struct built *b);
 	enum outcome out;
-	int err;	  /* RETURNED/DROPPED: the vq rejection counter that must grow */
+	int err;	   /* RETURNED/DROPPED: the vq rejection counter that must grow */
 	uint32_t used_len; /* SERVED */
-	int status;	  /* SERVED: expected status byte, -1 for none */
-	bool no_map;	  /* the hostile chain must cost no grant map call at all */
+	int status;	   /* SERVED: expected status byte, -1 for none */
+	bool no_map;	   /* the hostile chain must cost no grant map call at all */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -491,7 +491,8 @@ static void b_write_data_writable(struct hw *w, struct built *b)
 /* ------------------------------------------------------------------------------------------ */
 /* The table                                                                                   */
 
-#define NO_INDIRECT (XENSIM_BLK_DEFAULT_FEATURES & ~XENSIM_VIRTIO_BIT(XENSIM_VIRTIO_F_INDIRECT_DESC))
+#define NO_INDIRECT                                                                                \
+	(XENSIM_BLK_DEFAULT_FEATURES & ~XENSIM_VIRTIO_BIT(XENSIM_VIRTIO_F_INDIRECT_DESC))
 
 /* X(test name, q0 size, features, builder, outcome, errno, used len, status, no_map) */
 #define CASES(X)                                                                                   \
@@ -570,16 +571,19 @@ static void b_write_data_writable(struct hw *w, struct built *b)
 	X(r17_write_with_writable_data_answered_ioerr, 0, 0, b_write_data_writable, SERVED, 0,     \
 	  513, BLK_S_IOERR, false)
 
-
-
 static uint64_t rejections(const struct vxen_vq_stats *s, int err)
 {
 	switch (err) {
-	case EINVAL: return s->rej_einval;
-	case ELOOP: return s->rej_eloop;
-	case E2BIG: return s->rej_e2big;
-	case EFAULT: return s->rej_efault;
-	case EBUSY: return s->rej_ebusy;
+	case EINVAL:
+		return s->rej_einval;
+	case ELOOP:
+		return s->rej_eloop;
+	case E2BIG:
+		return s->rej_e2big;
+	case EFAULT:
+		return s->rej_efault;
+	case EBUSY:
+		return s->rej_ebusy;
 	}
 	return 0;
 }
@@ -670,9 +674,15 @@ static void run_case(const struct hcase *c)
 #define TEST(n, qs, f, b, o, e, l, s, nm)                                                          \
 	START_TEST(hostile__##n)                                                                   \
 	{                                                                                          \
-		static const struct hcase c = { .name = #n, .q0_size = qs, .features = f,          \
-						.build = b, .out = o, .err = e, .used_len = l,     \
-						.status = s, .no_map = nm };                       \
+		static const struct hcase c = { .name = #n,                                        \
+						.q0_size = qs,                                     \
+						.features = f,                                     \
+						.build = b,                                        \
+						.out = o,                                          \
+						.err = e,                                          \
+						.used_len = l,                                     \
+						.status = s,                                       \
+						.no_map = nm };                                    \
 		run_case(&c);                                                                      \
 	}                                                                                          \
 	END_TEST
@@ -1132,7 +1142,8 @@ Suite *hostile_ring_suite(void)
 	tcase_add_test(t, hostile__r01_avail_idx_moving_backwards_breaks_queue);
 	tcase_add_test(t, hostile__r01_avail_idx_exactly_queue_size_ahead_is_served);
 	tcase_add_test(t, hostile__r12_head_made_available_twice_in_flight_dropped);
-	tcase_add_test(t, hostile__r13_descriptor_rewritten_while_available_gives_consistent_outcomes);
+	tcase_add_test(t,
+		       hostile__r13_descriptor_rewritten_while_available_gives_consistent_outcomes);
 	tcase_add_test(t, hostile__r14_guest_writes_to_used_ring_ignored);
 	tcase_add_test(t, hostile__r14_data_buffer_aliasing_the_used_ring_harmless);
 	tcase_add_test(t, hostile__r15_poisoned_used_event_neither_missed_nor_stormed);

@@ -188,9 +188,9 @@ START_TEST(hostile__r29_many_vcpus_interleaved_accesses_answered_correctly)
 		for (unsigned int cpu = 0; cpu < HW_VCPUS; cpu++) {
 			uint64_t v = 0;
 
-			ck_assert_int_eq(xensim_mmio_read(w.g, cpu, HW_BASE_A + VXEN_MMIO_DEVICE_ID,
-							  4, &v),
-					 0);
+			ck_assert_int_eq(
+				xensim_mmio_read(w.g, cpu, HW_BASE_A + VXEN_MMIO_DEVICE_ID, 4, &v),
+				0);
 			ck_assert_uint_eq(v, 2);
 		}
 	hw_epilogue(&w);

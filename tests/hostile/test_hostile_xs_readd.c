@@ -112,8 +112,9 @@ START_TEST(xs__forced_readd_during_teardown_is_not_closed_by_the_old_device)
 	/* The re-added device is a new one: served, in InitWait. */
 	v = read_node(state);
 	ck_assert_ptr_nonnull(v);
-	ck_assert_msg(!strcmp(v, "2"), "the re-added device's backend state is %s (expected 2: "
-				       "the old device's Closed landed in the new directory)",
+	ck_assert_msg(!strcmp(v, "2"),
+		      "the re-added device's backend state is %s (expected 2: "
+		      "the old device's Closed landed in the new directory)",
 		      v);
 	free(v);
 	ck_assert_uint_eq(T.added, 2);

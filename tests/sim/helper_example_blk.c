@@ -223,6 +223,12 @@ uint32_t exblk_guest(struct exblk *w)
 
 void exblk_disk(struct exblk *w, uint32_t domid, unsigned int devid, const char *mode)
 {
+	exblk_disk_at(w, domid, devid, w->image, mode);
+}
+
+void exblk_disk_at(struct exblk *w, uint32_t domid, unsigned int devid, const char *path,
+		   const char *mode)
+{
 	struct xensim_virtio_dev d = XENSIM_VIRTIO_DEV_INIT;
 
 	d.kind = XENSIM_VIRTIO_DISK;
@@ -231,7 +237,7 @@ void exblk_disk(struct exblk *w, uint32_t domid, unsigned int devid, const char 
 	d.virtio_id = XENSIM_VIRTIO_ID_BLOCK;
 	d.base = EXBLK_BASE + devid * 0x200ull;
 	d.irq = EXBLK_IRQ + devid;
-	d.params = w->image;
+	d.params = path;
 	d.mode = mode;
 	ck_assert_int_eq(xensim_xl_add_virtio(w->x, &d), 0);
 }

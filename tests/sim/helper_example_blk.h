@@ -23,9 +23,9 @@
 struct exblk {
 	xensim_server *srv;
 	xensim *x;
-	pid_t pid;	/* the daemon, 0 when not running */
-	char dir[256];	/* private temporary directory */
-	char log[300];	/* the daemon's stderr */
+	pid_t pid;     /* the daemon, 0 when not running */
+	char dir[256]; /* private temporary directory */
+	char log[300]; /* the daemon's stderr */
 	char image[300];
 	uint64_t image_bytes;
 	uint32_t domid;
@@ -68,6 +68,9 @@ int exblk_run(const char *const *args, char *out, size_t outlen);
 uint32_t exblk_guest(struct exblk *w);
 /* xl's virtio_disk entry for @domid, device @devid (base/irq from EXBLK_*), mode "w"/"r". */
 void exblk_disk(struct exblk *w, uint32_t domid, unsigned int devid, const char *mode);
+/* The same for image @path. */
+void exblk_disk_at(struct exblk *w, uint32_t domid, unsigned int devid, const char *path,
+		   const char *mode);
 /* Wait for backend/virtio_disk/@domid/@devid/state == @state. */
 void exblk_wait_state(struct exblk *w, uint32_t domid, unsigned int devid, const char *state);
 /* Attach to @domid and probe the blk device with @o (NULL: defaults): w->g, w->blk. */

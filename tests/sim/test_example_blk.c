@@ -123,8 +123,8 @@ static void slot_start(struct run *r, struct slot *s, unsigned int q, const stru
 	}
 	for (unsigned int i = 0; i < p->len / PAGE; i++)
 		s->sg[i] = (struct xensim_sg){ s->buf.gpa + i * PAGE, PAGE };
-	s->req = (struct xensim_blk_req){ .type = r->write ? XENSIM_VIRTIO_BLK_T_OUT :
-							     XENSIM_VIRTIO_BLK_T_IN,
+	s->req = (struct xensim_blk_req){ .type = r->write ? XENSIM_VIRTIO_BLK_T_OUT
+							   : XENSIM_VIRTIO_BLK_T_IN,
 					  .sector = p->off / 512,
 					  .sg = s->sg,
 					  .nsg = p->len / PAGE,
@@ -225,8 +225,8 @@ START_TEST(example_blk__random_io_over_64mib_on_all_queues_reads_back_what_was_w
 		ck_assert_uint_gt(r->done[q], 1000);
 		ck_assert_uint_eq(r->peak[q], DEPTH);
 	}
-	ck_assert_ptr_nonnull(
-		strstr(exblk_daemon_log(&w), _i ? ", threaded I/O, grant" : ", io_uring I/O, grant"));
+	ck_assert_ptr_nonnull(strstr(exblk_daemon_log(&w),
+				     _i ? ", threaded I/O, grant" : ", io_uring I/O, grant"));
 	for (unsigned int i = 0; i < NQ * DEPTH; i++)
 		xensim_gbuf_free(w.g, &r->slots[i].buf);
 	free(r->shadow);
@@ -260,7 +260,7 @@ END_TEST
 START_TEST(example_blk__read_only_image_is_untouched_and_writes_fail_with_ioerr)
 {
 	struct xensim_blk_opts o = XENSIM_BLK_OPTS_INIT;
-	const char *args[] = { "--read-only", NULL };
+	const char *args[] = { "--read-only", "--queues", "2", NULL };
 	uint8_t buf[8192], *before, *after;
 	uint64_t offered;
 	uint32_t domid;
@@ -323,8 +323,8 @@ START_TEST(example_blk__discarded_and_zeroed_ranges_read_back_as_zeros)
 	ck_assert_uint_ge(xensim_blk_config(w.blk)->max_discard_seg, 3);
 	ck_assert_uint_eq(xensim_blk_config(w.blk)->write_zeroes_may_unmap, 1);
 
-	ck_assert_int_eq(xensim_blk_discard(w.blk, 0, 64, 128, EXBLK_TMO), 0);	 /* 4 KiB aligned */
-	ck_assert_int_eq(xensim_blk_discard(w.blk, 0, 301, 5, EXBLK_TMO), 0);	 /* not aligned */
+	ck_assert_int_eq(xensim_blk_discard(w.blk, 0, 64, 128, EXBLK_TMO), 0); /* 4 KiB aligned */
+	ck_assert_int_eq(xensim_blk_discard(w.blk, 0, 301, 5, EXBLK_TMO), 0);  /* not aligned */
 	ck_assert_int_eq(xensim_blk_write_zeroes(w.blk, 1, 1000, 9, true, EXBLK_TMO), 0);
 	ck_assert_int_eq(xensim_blk_write_zeroes(w.blk, 1, 3000, 33, false, EXBLK_TMO), 0);
 	ck_assert_int_eq(xensim_blk_submit(w.blk, 0, &req, true), 0);
@@ -428,6 +428,29 @@ START_TEST(example_blk__daemon_survives_guest_destroyed_mid_io_and_serves_the_ne
 }
 END_TEST
 
+START_TEST(example_blk__driver_reset_mid_io_drains_and_the_device_serves_again)
+{
+	struct xensim_blk_req reqs[32];
+	struct xensim_sg sgs[32];
+	uint8_t status;
+
+	exblk_image(&w, "reset.img", 8 * MIB, 0);
+	up("w", _i ? "threads" : "uring", NULL);
+	writes_in_flight(32, reqs, sgs);
+	/* Status = 0 with requests in flight: Status reads 0 only once they are all done and
+	 * their buffers released. */
+	ck_assert_int_eq(xensim_vdev_reset(xensim_blk_vdev(w.blk)), 0);
+	ck_assert_int_eq(xensim_vdev_get_status(xensim_blk_vdev(w.blk), &status), 0);
+	ck_assert_uint_eq(status, 0);
+	ck_assert_int_eq(xensim_blk_free(w.blk), 0); /* -EBUSY if a grant were still mapped */
+	w.blk = NULL;
+	ck_assert_uint_eq(xensim_guest_broken(w.g), 0);
+	ck_assert_int_eq(xensim_blk_new(&w.blk, w.g, 0, EXBLK_BASE, EXBLK_IRQ, NULL), 0);
+	round_trip(0, 0, 6);
+	round_trip(1, 2048, 7);
+}
+END_TEST
+
 START_TEST(example_blk__sigterm_exits_0_closes_the_device_and_releases_every_mapping)
 {
 	struct xensim_blk_req reqs[32];
@@ -458,12 +481,72 @@ START_TEST(example_blk__sigterm_exits_0_closes_the_device_and_releases_every_map
 }
 END_TEST
 
+/* A second image next to w.image, of @bytes, filled from @seed. */
+static void image2(char *path, size_t n, const char *name, uint64_t bytes, uint32_t seed)
+{
+	struct exblk tmp = w;
+
+	exblk_image(&tmp, name, bytes, seed);
+	snprintf(path, n, "%s", tmp.image);
+}
+
+START_TEST(example_blk__serves_every_disk_of_every_guest_and_never_shares_a_writable_image)
+{
+	const char *args[] = { "--queues", "1", NULL };
+	char b_path[300], c_path[300], state[128];
+	uint8_t buf[4096], want[4096];
+	xensim_guest *g2;
+	xensim_blk *blk1, *blk2;
+	uint32_t a, b;
+
+	exblk_image(&w, "a0.img", 2 * MIB, 10);
+	image2(b_path, sizeof(b_path), "a1.img", 3 * MIB, 11);
+	image2(c_path, sizeof(c_path), "b0.img", 4 * MIB, 12);
+	exblk_daemon_start(&w, args);
+	a = exblk_guest(&w);
+	b = exblk_guest(&w);
+	exblk_disk(&w, a, 0, "w");
+	exblk_disk_at(&w, a, 1, b_path, "r");
+	exblk_disk_at(&w, b, 0, c_path, "w");
+	exblk_wait_state(&w, a, 0, "2");
+	exblk_disk(&w, b, 1, "w"); /* a0.img again, writable: refused while guest a has it */
+	exblk_wait_state(&w, a, 1, "2");
+	exblk_wait_state(&w, b, 0, "2");
+	exblk_attach(&w, a, NULL);
+	ck_assert_int_eq(xensim_blk_new(&blk1, w.g, 0, EXBLK_BASE + 0x200, EXBLK_IRQ + 1, NULL), 0);
+	ck_assert_int_eq(xensim_guest_attach(&g2, w.x, b), 0);
+	ck_assert_int_eq(xensim_blk_new(&blk2, g2, 0, EXBLK_BASE, EXBLK_IRQ, NULL), 0);
+
+	ck_assert_uint_eq(xensim_blk_config(w.blk)->capacity, 2 * MIB / 512);
+	ck_assert_uint_eq(xensim_blk_config(blk1)->capacity, 3 * MIB / 512);
+	ck_assert(xensim_blk_config(blk1)->read_only);
+	ck_assert_uint_eq(xensim_blk_config(blk2)->capacity, 4 * MIB / 512);
+	exblk_fill(want, sizeof(want), 11);
+	ck_assert_int_eq(xensim_blk_read(blk1, 0, 0, buf, sizeof(buf), EXBLK_TMO), 0);
+	ck_assert_mem_eq(buf, want, sizeof(buf));
+	exblk_fill(want, sizeof(want), 12);
+	ck_assert_int_eq(xensim_blk_read(blk2, 0, 0, buf, sizeof(buf), EXBLK_TMO), 0);
+	ck_assert_mem_eq(buf, want, sizeof(buf));
+	round_trip(0, 16, 13);
+
+	/* The shared image was refused: still Initialising, with the reason in the log. */
+	snprintf(state, sizeof(state), "/local/domain/0/backend/virtio_disk/%u/1/state", b);
+	ck_assert_int_eq(xensim_xs_wait(w.x, state, "1", 0), 0);
+	ck_assert_ptr_nonnull(strstr(exblk_daemon_log(&w), "in use by another device"));
+	xensim_blk_free(blk1);
+	xensim_blk_free(blk2);
+	xensim_guest_detach(g2);
+	unlink(b_path);
+	unlink(c_path);
+}
+END_TEST
+
 START_TEST(example_blk__explicit_mode_serves_one_device_until_sigterm)
 {
 	char base[32], domid_s[16], id[XENSIM_VIRTIO_BLK_ID_BYTES] = { 0 }, line[512];
-	const char *args[] = { "--domid", domid_s,     "--base",   base,	"--irq",
-			       "33",	  "--image",   NULL,	   "--serial", "explicit-serial",
-			       "--io",	  "threads",   "--queues", "1",		NULL };
+	const char *args[] = { "--domid", domid_s,   "--base",	 base,	     "--irq",
+			       "33",	  "--image", NULL,	 "--serial", "explicit-serial",
+			       "--io",	  "threads", "--queues", "1",	     NULL };
 	struct xensim_counters c;
 	uint32_t domid;
 	int status;
@@ -479,8 +562,10 @@ START_TEST(example_blk__explicit_mode_serves_one_device_until_sigterm)
 	round_trip(0, 100, 5);
 	ck_assert_int_eq(xensim_blk_get_id(w.blk, 0, id, EXBLK_TMO), 0);
 	ck_assert_mem_eq(id, "explicit-serial\0\0\0\0\0", sizeof(id));
-	snprintf(line, sizeof(line), "blk: d%u dev 0: %s 8 MiB rw, 1 queue, threaded I/O, grant, "
-		 "base 0x2000000 irq 33", domid, w.image);
+	snprintf(line, sizeof(line),
+		 "blk: d%u dev 0: %s 8 MiB rw, 1 queue, threaded I/O, grant, "
+		 "base 0x2000000 irq 33",
+		 domid, w.image);
 	ck_assert_ptr_nonnull(strstr(exblk_daemon_log(&w), line));
 	status = exblk_daemon_wait(&w, SIGTERM, EXBLK_TMO);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait status %#x", status);
@@ -513,16 +598,22 @@ static Suite *suite(void)
 		2);
 	tcase_add_loop_test(tc, example_blk__flushed_writes_are_in_the_image_file, 0, 2);
 	tc = tcase(s, "requests");
-	tcase_add_loop_test(tc, example_blk__read_only_image_is_untouched_and_writes_fail_with_ioerr,
-			    0, 2);
+	tcase_add_loop_test(
+		tc, example_blk__read_only_image_is_untouched_and_writes_fail_with_ioerr, 0, 2);
 	tcase_add_test(tc, example_blk__discarded_and_zeroed_ranges_read_back_as_zeros);
 	tcase_add_loop_test(tc, example_blk__get_id_returns_the_image_name_as_serial, 0, 2);
 	tc = tcase(s, "lifecycle");
 	tcase_add_loop_test(
-		tc, example_blk__daemon_survives_guest_destroyed_mid_io_and_serves_the_next_guest, 0,
-		2);
+		tc, example_blk__daemon_survives_guest_destroyed_mid_io_and_serves_the_next_guest,
+		0, 2);
 	tcase_add_loop_test(
-		tc, example_blk__sigterm_exits_0_closes_the_device_and_releases_every_mapping, 0, 2);
+		tc, example_blk__sigterm_exits_0_closes_the_device_and_releases_every_mapping, 0,
+		2);
+	tcase_add_loop_test(tc, example_blk__driver_reset_mid_io_drains_and_the_device_serves_again,
+			    0, 2);
+	tcase_add_test(
+		tc,
+		example_blk__serves_every_disk_of_every_guest_and_never_shares_a_writable_image);
 	tc = tcase(s, "explicit");
 	tcase_add_test(tc, example_blk__explicit_mode_serves_one_device_until_sigterm);
 	return s;

@@ -36,9 +36,9 @@ static double daemon_cpu(void)
 	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
 	fclose(f);
 	p = strrchr(buf, ')'); /* the command name may contain spaces */
-	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-				&st),
-			 2);
+	ck_assert_int_eq(
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st),
+		2);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -81,10 +81,11 @@ static struct result measure(uint32_t type, unsigned int depth, unsigned int n)
 			seed ^= seed >> 17;
 			seed ^= seed << 5;
 			sgs[i] = (struct xensim_sg){ buf.gpa + i * BS, BS };
-			reqs[i] = (struct xensim_blk_req){ .type = type,
-							   .sector = seed % (DISK / BS) * (BS / 512),
-							   .sg = &sgs[i],
-							   .nsg = 1 };
+			reqs[i] =
+				(struct xensim_blk_req){ .type = type,
+							 .sector = seed % (DISK / BS) * (BS / 512),
+							 .sg = &sgs[i],
+							 .nsg = 1 };
 			ck_assert_int_eq(xensim_blk_submit(w.blk, 0, &reqs[i], false), 0);
 			started++;
 			kick = true;

@@ -77,16 +77,17 @@ END_TEST
 START_TEST(cli__cannot_start_exits_1)
 {
 	struct exblk w;
-	const char *no_guest[] = { "--domid", "77",	 "--base", "0x2000000",
-				   "--irq",   "33",	 "--image", NULL,
+	const char *no_guest[] = { "--domid", "77",	 "--base", "0x2000000", "--irq",
+				   "33",      "--image", NULL,	   NULL };
+	const char *no_image[] = { "--domid", NULL, "--base",  "0x2000000",
+				   "--irq",   "33", "--image", "/nonexistent/disk.img",
 				   NULL };
-	const char *no_image[] = { "--domid", NULL, "--base", "0x2000000", "--irq", "33",
-				   "--image", "/nonexistent/disk.img", NULL };
 	char domid[16];
 
-	/* No xenstore, no machine: discovery mode cannot start. */
-	unsetenv("XENSTORED_PATH");
-	unsetenv("XENSIM_SOCKET");
+	/* No xenstore, no machine: discovery mode cannot start. (Pointing at nothing rather
+	 * than unsetting, so no default path can lead to a real xenstored.) */
+	setenv("XENSTORED_PATH", "/nonexistent/xenstored/socket", 1);
+	setenv("XENSIM_SOCKET", "/nonexistent/xensim/socket", 1);
 	ck_assert_int_eq(run((const char *[]){ NULL }), 1);
 	ck_assert_ptr_nonnull(strstr(out, "error:"));
 

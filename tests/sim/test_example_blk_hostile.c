@@ -156,8 +156,8 @@ static uint32_t ranges(uint32_t type, unsigned int n)
 
 START_TEST(hostile__requests_outside_the_disk_are_ioerr_and_leave_the_image_unchanged)
 {
-	static const uint64_t bad[] = { SECTORS, SECTORS - 1, 1ULL << 55, (1ULL << 55) + 1,
-					UINT64_MAX, UINT64_MAX - 1 };
+	static const uint64_t bad[] = { SECTORS,	  SECTORS - 1, 1ULL << 55,
+					(1ULL << 55) + 1, UINT64_MAX,  UINT64_MAX - 1 };
 
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(D, 0x77, 1024);
@@ -282,7 +282,8 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, hostile__malformed_framing_is_answered_ioerr_and_the_device_keeps_working);
+	tcase_add_test(tc,
+		       hostile__malformed_framing_is_answered_ioerr_and_the_device_keeps_working);
 	tcase_add_test(tc, hostile__error_answers_zero_the_writable_bytes);
 	tcase_add_test(tc,
 		       hostile__requests_outside_the_disk_are_ioerr_and_leave_the_image_unchanged);

@@ -234,8 +234,7 @@ START_TEST(parse__unknown_types_are_unsupp)
 }
 END_TEST
 
-static void ranges_req(uint32_t type, const struct virtio_blk_discard_write_zeroes *s,
-		       size_t bytes)
+static void ranges_req(uint32_t type, const struct virtio_blk_discard_write_zeroes *s, size_t bytes)
 {
 	set_hdr(type, 0);
 	iov[0] = v(&hdr, 16);

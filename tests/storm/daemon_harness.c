@@ -59,8 +59,8 @@ int dh_spawn(struct dh_daemon *d, const char *name, const char *const *extra, bo
 	for (; extra && *extra && n < 30; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
-	snprintf(d->log, sizeof(d->log), "%s/dh-%s-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		 name);
+	snprintf(d->log, sizeof(d->log), "%s/dh-%s-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", name);
 	fd = mkstemp(d->log);
 	ck_assert_int_ge(fd, 0);
 	d->pid = fork();

@@ -69,7 +69,8 @@ static void down(void)
 
 	ck_assert_int_eq(dh_stop(&S.rng, DH_TMO), 0);
 	ck_assert_int_eq(dh_stop(&S.blk, DH_TMO), 0);
-	ck_assert_msg(dh_wait_idle(S.x, DH_TMO, &c), "%llu grant pages, %llu ports, %llu servers live",
+	ck_assert_msg(dh_wait_idle(S.x, DH_TMO, &c),
+		      "%llu grant pages, %llu ports, %llu servers live",
 		      (unsigned long long)c.gnt_live_pages, (unsigned long long)c.evtchn_live_ports,
 		      (unsigned long long)c.ioreq_servers_live);
 	ck_assert_int_eq(xensim_counters_get(S.x, XENSIM_DOMID_ALL, &c), 0);
@@ -92,7 +93,8 @@ static void quiesce(void)
 {
 	struct xensim_counters c;
 
-	ck_assert_msg(dh_wait_idle(S.x, DH_TMO, &c), "%llu grant pages, %llu ports, %llu servers live",
+	ck_assert_msg(dh_wait_idle(S.x, DH_TMO, &c),
+		      "%llu grant pages, %llu ports, %llu servers live",
 		      (unsigned long long)c.gnt_live_pages, (unsigned long long)c.evtchn_live_ports,
 		      (unsigned long long)c.ioreq_servers_live);
 	assert_alive();
@@ -115,8 +117,9 @@ static void check_flat(const char *storm)
 	int fds[2];
 
 	sample(S.rss1, fds);
-	fprintf(stderr, "%s: VmRSS rng %ld -> %ld KiB, blk %ld -> %ld KiB (after %d warm-up and %d "
-			"more cycles); fds rng %d -> %d, blk %d -> %d\n",
+	fprintf(stderr,
+		"%s: VmRSS rng %ld -> %ld KiB, blk %ld -> %ld KiB (after %d warm-up and %d "
+		"more cycles); fds rng %d -> %d, blk %d -> %d\n",
 		storm, S.rss0[0], S.rss1[0], S.rss0[1], S.rss1[1], WARMUP, CYCLES - WARMUP,
 		S.fds0[0], fds[0], S.fds0[1], fds[1]);
 	ck_assert_int_eq(fds[0], S.fds0[0]);

@@ -5,8 +5,8 @@
  *	valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
  * and serve guests on a xensim machine from the test process: devices discovered from
  * xenstore, requests served, 10 guests destroyed while their requests are in flight, a device
- * removed and added again, a last guest, then SIGTERM. Each daemon must exit 0: no memory error, no definite
- * or indirect leak. The valgrind summaries are printed for the report. Exits 77 (skipped)
+ * removed and added again, a last guest, then SIGTERM. Each daemon must exit 0: no memory error, no
+ *definite or indirect leak. The valgrind summaries are printed for the report. Exits 77 (skipped)
  * without valgrind.
  */
 #include <check.h>
@@ -20,9 +20,10 @@
 
 #define CYCLES 10
 
-static const char *const summary[] = { "ERROR SUMMARY", "definitely lost", "indirectly lost",
-				       "possibly lost", "still reachable", "All heap blocks",
-				       "in use at exit", NULL };
+static const char *const summary[] = { "ERROR SUMMARY",	  "definitely lost",
+				       "indirectly lost", "possibly lost",
+				       "still reachable", "All heap blocks",
+				       "in use at exit",  NULL };
 
 static void serve_and_stop(const char *name, const char *const *args)
 {

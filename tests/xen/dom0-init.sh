@@ -106,6 +106,12 @@ verify_net() {
 	got=$(sed -n 's/.*net-down-recv INFO md5 \([0-9a-f]*\).*/\1/p' "$glog" | head -1)
 	up=$(md5sum < /tmp/net-up.bin | cut -d' ' -f1)
 	down=$(md5sum < /tmp/net-down.bin | cut -d' ' -f1)
+	if [ "$sent" != "$up" ]; then
+		ip -s link show "vxen$1.0" | sed 's/^/  diag: /'
+		grep -E '^(Ip|Tcp):' /proc/net/snmp | sed 's/^/  diag: /'
+		dmesg | grep -iE 'tun|csum|gso|vxen' | tail -10 | sed 's/^/  diag: /'
+		kill -USR1 "$(cat /run/vxen-net.pid)"; sleep 1
+	fi
 	[ -n "$sent" ] && [ "$sent" = "$up" ] && say "net-up PASS 4 MiB guest->dom0 over TCP, md5 $up" ||
 		say "net-up FAIL guest sent md5 '$sent', dom0 got $up ($(wc -c < /tmp/net-up.bin) bytes)"
 	[ -n "$got" ] && [ "$got" = "$down" ] && say "net-down PASS 4 MiB dom0->guest over TCP, md5 $down" ||
