@@ -114,11 +114,15 @@ static bool plan_copy(vxen_gdma_queue *q, struct chain_totals *t, struct gdma_sl
 	uint32_t in = p->write ? 2 * p->r.npages : p->r.npages;
 	uint32_t out = p->write ? p->r.npages : 0;
 
-	if (p->len > q->g->cfg.copy_threshold || need > q->bounce_per_slot - t->bounce ||
-	    in > GDMA_CHAIN_COPY_SEGS - t->in_segs || out > GDMA_SLOT_OUT_SEGS - t->out_segs)
+	if (p->len > q->g->cfg.copy_threshold || in > GDMA_CHAIN_COPY_SEGS - t->in_segs ||
+	    out > GDMA_SLOT_OUT_SEGS - t->out_segs)
 		return false;
-	p->host = s->bounce + t->bounce;
-	t->bounce += need;
+	if (need <= q->bounce_per_slot - t->bounce) {
+		p->host = s->bounce + t->bounce;
+		t->bounce += need;
+	} else if (!(p->host = gdma_big_take(q, s, need))) {
+		return false;
+	}
 	t->in_segs += in;
 	t->out_segs += out;
 	return true;

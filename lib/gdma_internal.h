@@ -32,6 +32,13 @@
 #define GDMA_CHAIN_COPY_SEGS 64u
 /* Bounce bytes reserved per descriptor start, so headers the device reads are aligned. */
 #define GDMA_BOUNCE_ALIGN 16u
+/* Per-request bounce area: 2 * min(copy_threshold, GDMA_SMALL_COPY) bytes, enough for the
+ * headers and status bytes of any request. Buffers up to copy_threshold that do not fit it
+ * borrow one page-aligned "big" bounce buffer of copy_threshold bytes from a per-queue pool of
+ * at most GDMA_BIG_BOUNCE_BYTES, so a large threshold does not cost 2 * threshold resident
+ * bytes per request in flight; with the pool empty they are mapped. */
+#define GDMA_SMALL_COPY	      512u
+#define GDMA_BIG_BOUNCE_BYTES (64u * 1024)
 
 struct vxen_gdma {
 	atomic_uint refs;	       /* caller + rings + queues */
@@ -73,6 +80,8 @@ struct gdma_slot {
 	uint32_t n_out; /* valid entries of out[] */
 	uint32_t n_pins;
 	bool busy;
+	uint32_t big;		  /* big bounce buffer borrowed, GDMA_NONE if none */
+	uint32_t big_used;	  /* bytes of it planned */
 	uint8_t *bounce;	  /* q->bounce_per_slot bytes */
 	struct gdma_out_seg *out; /* GDMA_SLOT_OUT_SEGS entries */
 	uint32_t *pins;		  /* foreign: bucket indices pinned by this request */
@@ -119,6 +128,9 @@ struct vxen_gdma_queue {
 	struct gdma_slot *slots;
 	uint32_t free_slot;
 	uint32_t bounce_per_slot;
+	uint32_t big_size, n_big, free_big; /* big bounce pool (see GDMA_BIG_BOUNCE_BYTES) */
+	uint32_t *big_next;		    /* free list links, n_big entries */
+	uint8_t *big_mem;
 	struct gdma_map_rec *recs;
 	uint32_t n_recs, free_rec;
 	struct gdma_dplan *plan;	      /* max_chain_pages entries */
@@ -152,6 +164,9 @@ void gdma_count_unmap_error(vxen_gdma *g);
 /* gdma_queue.c */
 struct gdma_slot *gdma_slot_get(vxen_gdma_queue *q);
 void gdma_slot_put(vxen_gdma_queue *q, struct gdma_slot *s);
+/* Room for @need more bytes in @s's big bounce buffer, borrowing one if @s has none: the host
+ * address, or NULL (no pool, pool empty, or no room). Returned to the pool by gdma_slot_put. */
+uint8_t *gdma_big_take(vxen_gdma_queue *q, struct gdma_slot *s, uint32_t need);
 int gdma_rec_add(vxen_gdma_queue *q, struct gdma_slot *s, void *addr, uint32_t npages);
 void gdma_recs_release(vxen_gdma_queue *q, struct gdma_slot *s);
 enum gdma_rej {

@@ -32,14 +32,39 @@ struct gdma_slot *gdma_slot_get(vxen_gdma_queue *q)
 	s->pages = 0;
 	s->n_out = 0;
 	s->n_pins = 0;
+	s->big = GDMA_NONE;
+	s->big_used = 0;
 	return s;
 }
 
 void gdma_slot_put(vxen_gdma_queue *q, struct gdma_slot *s)
 {
+	if (s->big != GDMA_NONE) {
+		q->big_next[s->big] = q->free_big;
+		q->free_big = s->big;
+		s->big = GDMA_NONE;
+	}
 	s->busy = false;
 	s->next_free = q->free_slot;
 	q->free_slot = (uint32_t)(s - q->slots);
+}
+
+uint8_t *gdma_big_take(vxen_gdma_queue *q, struct gdma_slot *s, uint32_t need)
+{
+	uint8_t *p;
+
+	if (s->big == GDMA_NONE) {
+		if (q->free_big == GDMA_NONE || need > q->big_size)
+			return NULL;
+		s->big = q->free_big;
+		q->free_big = q->big_next[s->big];
+		s->big_used = 0;
+	}
+	if (need > q->big_size - s->big_used)
+		return NULL;
+	p = q->big_mem + (size_t)s->big * q->big_size + s->big_used;
+	s->big_used += need;
+	return p;
 }
 
 int gdma_rec_add(vxen_gdma_queue *q, struct gdma_slot *s, void *addr, uint32_t npages)
@@ -247,12 +272,30 @@ static int scratch_alloc(vxen_gdma_queue *q)
 	return q->plan && q->refs && q->segs ? 0 : -ENOMEM;
 }
 
+/*
+ * Grant mode, thresholds over GDMA_SMALL_COPY: the big bounce pool. Page-aligned buffers, so a
+ * page-sized buffer touches one page; the pool's pages become resident only once used.
+ */
+static int big_alloc(vxen_gdma_queue *q)
+{
+	uint32_t t = q->g->cfg.copy_threshold;
+
+	if (t <= GDMA_SMALL_COPY)
+		return 0;
+	q->big_size = ALIGN_UP(t, GDMA_BOUNCE_ALIGN);
+	q->n_big = VXEN_MAX(1u, VXEN_MIN(q->size, GDMA_BIG_BOUNCE_BYTES / q->big_size));
+	q->big_next = calloc(q->n_big, sizeof(*q->big_next));
+	q->big_mem = aligned_alloc(4096, ALIGN_UP((size_t)q->n_big * q->big_size, 4096));
+	return q->big_next && q->big_mem ? 0 : -ENOMEM;
+}
+
 static int pools_alloc(vxen_gdma_queue *q)
 {
 	const struct vxen_gdma_config *c = &q->g->cfg;
 	size_t n = q->size;
 
-	q->bounce_per_slot = ALIGN_UP(2 * c->copy_threshold, GDMA_BOUNCE_ALIGN);
+	q->bounce_per_slot =
+		ALIGN_UP(2 * VXEN_MIN(c->copy_threshold, GDMA_SMALL_COPY), GDMA_BOUNCE_ALIGN);
 	q->n_recs = rec_count(q);
 	q->slots = calloc(n, sizeof(*q->slots));
 	q->recs = q->n_recs ? calloc(q->n_recs, sizeof(*q->recs)) : NULL;
@@ -262,7 +305,9 @@ static int pools_alloc(vxen_gdma_queue *q)
 	if (!q->slots || (q->n_recs && !q->recs) || (q->bounce_per_slot && !q->bounce_mem) ||
 	    (c->copy_threshold && !q->out_mem))
 		return -ENOMEM;
-	return c->mode == VXEN_GDMA_GRANT ? scratch_alloc(q) : 0;
+	if (c->mode != VXEN_GDMA_GRANT)
+		return 0;
+	return big_alloc(q) ?: scratch_alloc(q);
 }
 
 static void pools_link(vxen_gdma_queue *q)
@@ -272,6 +317,7 @@ static void pools_link(vxen_gdma_queue *q)
 
 		s->next_free = i + 1 < q->size ? i + 1 : GDMA_NONE;
 		s->recs = GDMA_NONE;
+		s->big = GDMA_NONE;
 		if (q->bounce_mem)
 			s->bounce = q->bounce_mem + (size_t)i * q->bounce_per_slot;
 		if (q->out_mem)
@@ -281,6 +327,9 @@ static void pools_link(vxen_gdma_queue *q)
 	for (uint32_t i = 0; i < q->n_recs; i++)
 		q->recs[i].next = i + 1 < q->n_recs ? i + 1 : GDMA_NONE;
 	q->free_rec = q->n_recs ? 0 : GDMA_NONE;
+	for (uint32_t i = 0; i < q->n_big; i++)
+		q->big_next[i] = i + 1 < q->n_big ? i + 1 : GDMA_NONE;
+	q->free_big = q->n_big ? 0 : GDMA_NONE;
 }
 
 static void pools_free(vxen_gdma_queue *q)
@@ -293,6 +342,8 @@ static void pools_free(vxen_gdma_queue *q)
 	free(q->recs);
 	free(q->bounce_mem);
 	free(q->out_mem);
+	free(q->big_next);
+	free(q->big_mem);
 	free(q);
 }
 

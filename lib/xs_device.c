@@ -481,7 +481,18 @@ int vxen_xs_judge(vxen_xs_watcher *w, struct xs_entry *e, unsigned int dirty)
 	return judge_frontend(w, e);
 }
 
-static int state_txn(vxen_xs_watcher *w, const char *bpath, const char *val)
+/* Does @state_path (read in transaction @t) say "Initialising", i.e. a device just created? */
+static bool fresh_device(vxen_xs_watcher *w, xs_transaction_t t, const char *state_path)
+{
+	unsigned int len;
+	char *v = xs_read(w->xs, t, state_path, &len);
+	bool fresh = v && len == 1 && v[0] == '1';
+
+	free(v);
+	return fresh;
+}
+
+static int state_txn(vxen_xs_watcher *w, const char *bpath, const char *val, bool closing)
 {
 	char path[256];
 	unsigned int len;
@@ -500,6 +511,12 @@ static int state_txn(vxen_xs_watcher *w, const char *bpath, const char *val)
 	}
 	free(v);
 	snprintf(path, sizeof(path), "%s/state", bpath);
+	if (closing && fresh_device(w, t, path)) {
+		/* The toolstack removed the device and created it again while we tore the old
+		 * one down: this directory is a new device (state 1). Our Closed is not its. */
+		xs_transaction_end(w->xs, t, true);
+		return 0;
+	}
 	if (!xs_write(w->xs, t, path, val, strlen(val))) {
 		int err = errno > 0 ? -errno : -EIO;
 
@@ -519,7 +536,7 @@ int vxen_xs_write_state(vxen_xs_watcher *w, const char *bpath, int state)
 	snprintf(val, sizeof(val), "%d", state);
 	/* EAGAIN from transaction end means someone else wrote meanwhile: try again. */
 	for (int tries = 0; tries < 8 && r == -EAGAIN; tries++)
-		r = state_txn(w, bpath, val);
+		r = state_txn(w, bpath, val, state == VXEN_XB_CLOSED);
 	if (r && r != -ENOENT)
 		w->st.xs_errors++;
 	return r;

@@ -13,8 +13,9 @@
  * 12-byte virtio_net_hdr, little-endian, then the frame (see net_port.h).
  *
  * This file is the daemon around the device (net.c) and its ports (net_port.c): options,
- * names, MACs, and the counters printed on SIGUSR1 (one "stats" line per device on stdout;
- * a device that goes away prints its last one). examples/common runs everything else.
+ * names, MACs, and the counters printed on SIGUSR1 (one "stats" line per device on stdout,
+ * then one "queue" line per virtqueue; a device that goes away prints its last "stats" line).
+ * examples/common runs everything else.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -57,12 +58,33 @@ static void print_stats(uint32_t domid, uint32_t devid, const struct net_stats *
 	fflush(stdout);
 }
 
+/* One "queue" line per virtqueue: the ring and pool counters, for diagnosing stalls. */
+static void print_queue_stats(uint32_t domid, uint32_t devid, vxen_dev *dev)
+{
+	struct vxen_dev_queue_stats q;
+
+	for (unsigned int i = 0; i < 2 && !vxen_dev_queue_stats(dev, i, &q); i++)
+		printf("queue d%u.%u q%u kicks=%" PRIu64 " turns=%" PRIu64 " popped=%" PRIu64
+		       " pushed=%" PRIu64 " published=%" PRIu64 " notifies=%" PRIu64
+		       " suppressed=%" PRIu64 " completions=%" PRIu64 " inflight=%u"
+		       " inflight_max=%u pool_empty=%" PRIu64 " budget_yields=%" PRIu64
+		       " rejected=%" PRIu64 " gdma_rej_nomem=%" PRIu64 " live_pages=%" PRIu64
+		       " broken=%d\n",
+		       domid, devid, i, q.kicks, q.turns, q.vq.popped, q.vq.pushed, q.vq.published,
+		       q.vq.notifies, q.vq.suppressed, q.completions, q.inflight, q.inflight_max,
+		       q.pool_empty, q.budget_yields, q.vq.rejected, q.gdma.rej_nomem,
+		       q.gdma.live_pages, q.broken);
+	fflush(stdout);
+}
+
 static void on_usr1(vxen_loop *loop, int signo, void *payload)
 {
 	struct opts *o = payload;
 
-	for (struct node *d = o->devs; d; d = d->next)
+	for (struct node *d = o->devs; d; d = d->next) {
 		print_stats(d->domid, d->devid, net_stats(d->net));
+		print_queue_stats(d->domid, d->devid, net_dev(d->net));
+	}
 }
 
 /* Replace {domid} and {devid} in @tmpl. */

@@ -76,9 +76,9 @@
  *
  * Hostile guests. A corrupt ring breaks only its queue: the library sets DEVICE_NEEDS_RESET
  * (vxen_mmio_needs_reset()) and stops popping that queue; requests in flight on every queue are
- * still completed, and the other queues keep being served (their backlog, pull-mode pops,
- * vxen_dev_queue_wake()) — but the register file ignores new kicks while NEEDS_RESET is set
- * (mmio.h), so in practice they wait for the driver's reset. Other devices are unaffected.
+ * still completed, and the other queues keep being served, kicks included (only FAILED stops
+ * the register file, see mmio.h), until the driver resets the device. Other devices are
+ * unaffected.
  * Rejected chains are counted (struct vxen_dev_queue_stats) and logged rate-limited.
  *
  * The device thread. Every device has one: the thread that runs the ioreq server of its guest
@@ -392,7 +392,10 @@ uint64_t vxen_dev_features(const vxen_dev *dev);
 /** vxen_dev_has_feature() - whether feature bit @bit was negotiated. */
 bool vxen_dev_has_feature(const vxen_dev *dev, unsigned int bit);
 
-/** vxen_dev_running() - DRIVER_OK is set and the device neither FAILED nor NEEDS_RESET. */
+/**
+ * vxen_dev_running() - DRIVER_OK is set and the driver has not set FAILED. A device with
+ * DEVICE_NEEDS_RESET set is still running: its healthy queues are served until the reset.
+ */
 bool vxen_dev_running(const vxen_dev *dev);
 
 /** Immutable properties. Thread-safe. vxen_dev_name() is lent until vxen_dev_free(). */

@@ -30,8 +30,14 @@
  *      * on any failure leaves nothing mapped.
  *    A chain therefore costs at most one grant copy in, two maps, two unmaps and one grant
  *    copy out, whatever its number of descriptors: a virtio-blk request (16-byte header, data
- *    pages, 1-byte status) costs one map, one unmap and two grant copies. Small buffers that
- *    do not fit the request's bounce area (2 * copy_threshold bytes) are mapped instead.
+ *    pages, 1-byte status) costs one map, one unmap and two grant copies; with the default
+ *    4096-byte threshold a one-page request costs no mapping at all, only the two copies
+ *    (a 4 KiB grant copy costs about half of a map and unmap even on xensim, and avoids the
+ *    mmap, munmap and TLB shootdown on Xen: doc/performance.md). Each request has a bounce
+ *    area of 2 * min(copy_threshold, 512) bytes for headers and status bytes; a larger small
+ *    buffer borrows a page-aligned copy_threshold-byte buffer from a per-queue pool of at most
+ *    64 KiB (at most one per request), so bounce memory stays bounded however deep the queue.
+ *    Small buffers that fit neither (pool empty) are mapped instead.
  *  - foreign mode (grant_usage=0: dom0 backends of guests without grant-DMA) maps plain guest
  *    physical addresses with xenforeignmemory_map() into a per-queue LRU cache of large
  *    buckets that stay mapped across requests.
@@ -155,7 +161,7 @@ enum vxen_gdma_strategy {
 /* Defaults used for zero-valued fields of struct vxen_gdma_config (see there). */
 #define VXEN_GDMA_DEFAULT_MAX_CHAIN_PAGES 1024u	 /* 4 MiB per request */
 #define VXEN_GDMA_DEFAULT_MAX_QUEUE_PAGES 16384u /* 64 MiB mapped per queue */
-#define VXEN_GDMA_DEFAULT_COPY_THRESHOLD  512u
+#define VXEN_GDMA_DEFAULT_COPY_THRESHOLD  4096u /* one page: see doc/performance.md */
 #define VXEN_GDMA_DEFAULT_BUCKET_SHIFT	  21u /* 2 MiB buckets */
 #define VXEN_GDMA_DEFAULT_CACHE_BUCKETS	  64u /* 128 MiB of guest space per queue */
 /* Hard limits of the fields. */
@@ -188,7 +194,8 @@ struct vxen_gdma_config {
 	/* Buffers of at most this many bytes are moved with grant copy instead of being mapped
 	 * (BATCHED only). 0 disables grant copy for data buffers. VXEN_GDMA_CONFIG_INIT sets
 	 * VXEN_GDMA_DEFAULT_COPY_THRESHOLD. At most VXEN_GDMA_COPY_THRESHOLD_LIMIT. Each queue
-	 * keeps 2 * copy_threshold bounce bytes per queue entry. */
+	 * keeps 2 * min(copy_threshold, 512) bounce bytes per queue entry plus, for thresholds
+	 * over 512, a pool of at most 64 KiB of copy_threshold-byte buffers. */
 	uint32_t copy_threshold;
 	/* Foreign mode: log2 of the bucket size (guest physical bytes mapped per cache entry),
 	 * VXEN_GDMA_BUCKET_SHIFT_MIN .. _MAX; 0 = default (2 MiB). */
@@ -303,11 +310,13 @@ typedef struct vxen_gdma_queue vxen_gdma_queue;
  *
  * Everything a request needs (bounce areas, mapping records, grant copy segments, gref
  * scratch) is allocated here, so map/unmap never allocate. Memory per queue, in bytes:
- *	grant, BATCHED:  size * (336 + 2 * copy_threshold) + 52 * max_chain_pages + ~2 KiB
+ *	grant, BATCHED:  size * (336 + 2 * min(copy_threshold, 512)) + 52 * max_chain_pages
+ *	                 + (copy_threshold > 512 ? min(size, 64 KiB / copy_threshold) *
+ *	                    (copy_threshold + 4) : 0) + ~2 KiB
  *	grant, PER_DESC: size * 48 + 16 * max_queue_pages + 52 * max_chain_pages + ~2 KiB
  *	foreign:         size * (48 + 4 * min(cache_buckets, max_chain_pages))
  *	                 + cache_buckets * (56 + pages_per_bucket / 8) + 12 * pages_per_bucket
- * With the defaults and size 256: about 395 KiB (BATCHED), 320 KiB (PER_DESC), 90 KiB
+ * With the defaults and size 256: about 460 KiB (BATCHED), 320 KiB (PER_DESC), 90 KiB
  * (foreign; plus the mapped buckets' address space). The device context itself is under 1 KiB, a
  *ring mapping 48 bytes. Returns 0, -EINVAL (size 0 or too large), -ENOMEM. Does not log.
  *Thread-safe.

@@ -19,6 +19,7 @@
  * interface has been released. ASan/UBSan check every access.
  *
  * Input: a sequence of 8-byte records: op, then 7 argument bytes a[0..6] (see step()).
+ * FUZZ_DEV_VERBOSE=1 prints the queue counters an input reached (to check what seeds cover).
  */
 #include <endian.h>
 #include <errno.h>

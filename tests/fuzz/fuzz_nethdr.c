@@ -31,7 +31,7 @@
 			__builtin_trap();                                                          \
 	} while (0)
 
-#define MAX_BUFS 10
+#define MAX_BUFS   10
 #define LARGE_BACK 64u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

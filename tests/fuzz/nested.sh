@@ -61,10 +61,13 @@ run)
 	fi
 	log="$bin/fuzz_$name.log"
 	rc=0
-	ctest --test-dir "$bin" -R "^fuzz_$name\$" --output-on-failure --no-tests=error \
-		--output-log "$log" || rc=$?
-	# libFuzzer's final statistics (executions, new units, peak RSS), for the record.
-	grep -E '^stat::' "$log" || true
+	ctest --test-dir "$bin" -R "^fuzz_$name\$" --no-tests=error -V >"$log" 2>&1 || rc=$?
+	if [ $rc -ne 0 ]; then
+		cat "$log"
+	else
+		# libFuzzer's final statistics (executions, new units, peak RSS), for the record.
+		sed -n 's/^[0-9]*: \(stat::.*\)/\1/p' "$log"
+	fi
 	exit $rc
 	;;
 *)

@@ -166,7 +166,9 @@ START_TEST(dev_sim__guest_negotiates_and_does_io_on_both_queues)
 	testloop_call(w.tl, read_stats, NULL);
 	ck_assert_uint_eq(st.dev.gdma.ring_live, 6); /* 3 areas x 2 queues, mapped once */
 	ck_assert_uint_eq(st.dev.mmio.kicks, st.q[0].kicks + st.q[1].kicks);
-	ck_assert_uint_ge(st.dev.interrupts, 2);
+	/* The event on queue 1 needs an interrupt; the echoes may be collected by polling when
+	 * the completion is already there (EVENT_IDX then rightly suppresses theirs). */
+	ck_assert_uint_ge(st.dev.interrupts, 1);
 	ck_assert_uint_eq(st.q[0].vq.popped, 2);
 	ck_assert_uint_eq(st.q[0].gdma.requests, 2);
 	ck_assert_uint_ge(st.q[0].gdma.map_calls, 1);  /* the 12 KiB buffer is mapped... */

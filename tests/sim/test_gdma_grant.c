@@ -233,7 +233,7 @@ START_TEST(grant__small_buffers_beyond_the_bounce_budget_are_mapped)
 	struct gbuf r[3];
 	struct treq t;
 
-	world_up(VXEN_GDMA_BATCHED); /* threshold 512: 1024 bounce bytes per request */
+	world_up(VXEN_GDMA_BATCHED); /* threshold 512: 1024 bounce bytes, no pool */
 	treq_init(&t);
 	for (int i = 0; i < 3; i++) {
 		r[i] = gbuf_new(0, 400, XENSIM_DMA_TO_DEVICE, 0);
@@ -328,6 +328,138 @@ START_TEST(crossing__blk_write_costs_one_map_one_unmap_two_copies)
 	ck_assert_uint_eq(c.gnt_unmap_calls, 1);
 	ck_assert_uint_eq(c.gnt_copy_calls, 2);
 	ck_assert_uint_eq(b.status.p[0], 0);
+	assert_nothing_mapped();
+	world_down();
+}
+END_TEST
+
+/* The same chains under the library's default threshold (one page): nothing is mapped. */
+static void world_up_default(void)
+{
+	struct vxen_gdma_config cfg = VXEN_GDMA_CONFIG_INIT;
+
+	ck_assert_uint_eq(cfg.copy_threshold, 4096);
+	world_up_cfg(&cfg);
+}
+
+START_TEST(crossing__default_threshold_blk_read_costs_no_map_and_two_copies)
+{
+	struct xensim_counters c;
+	struct blk b;
+
+	world_up_default();
+	blk_build(&b, true);
+	xensim_counters_reset(w.x);
+	ck_assert_int_eq(do_map(&b.t), 0);
+	c = counters();
+	ck_assert_uint_eq(c.gnt_map_calls, 0);
+	ck_assert_uint_eq(c.gnt_copy_calls, 1); /* header and data in, data and status probed */
+	ck_assert(has_pattern(b.t.iov[0].iov_base, 16, 0x40));
+	ck_assert_uint_eq(b.t.iov[1].iov_len, 4096);
+	pattern(b.t.iov[1].iov_base, 4096, 0x60);
+	*(uint8_t *)b.t.iov[2].iov_base = 0;
+	do_unmap(&b.t, 4097);
+	c = counters();
+	ck_assert_uint_eq(c.gnt_map_calls, 0);
+	ck_assert_uint_eq(c.gnt_unmap_calls, 0);
+	ck_assert_uint_eq(c.gnt_copy_calls, 2); /* data and status out */
+	ck_assert(has_pattern(b.data.p, 4096, 0x60));
+	ck_assert_uint_eq(b.status.p[0], 0);
+	ck_assert_uint_eq(vxen_gdma_queue_stats(w.q)->copy_calls, 2);
+	ck_assert_uint_eq(vxen_gdma_queue_stats(w.q)->map_calls, 0);
+	assert_nothing_mapped();
+	world_down();
+}
+END_TEST
+
+START_TEST(crossing__default_threshold_blk_write_costs_no_map_and_two_copies)
+{
+	struct xensim_counters c;
+	struct blk b;
+
+	world_up_default();
+	blk_build(&b, false);
+	xensim_counters_reset(w.x);
+	ck_assert_int_eq(do_map(&b.t), 0);
+	ck_assert_uint_eq(b.t.r.n_out, 2);
+	ck_assert(has_pattern(b.t.iov[1].iov_base, 4096, 0x50));
+	*(uint8_t *)b.t.iov[2].iov_base = 0;
+	do_unmap(&b.t, 1);
+	c = counters();
+	ck_assert_uint_eq(c.gnt_map_calls, 0);
+	ck_assert_uint_eq(c.gnt_unmap_calls, 0);
+	ck_assert_uint_eq(c.gnt_copy_calls, 2);
+	ck_assert_uint_eq(b.status.p[0], 0);
+	assert_nothing_mapped();
+	world_down();
+}
+END_TEST
+
+/* gdma.h: a per-queue pool of at most 64 KiB of threshold-sized buffers, one per request. */
+#define BIG_POOL (64 * 1024 / 4096)
+
+START_TEST(grant__page_sized_buffers_beyond_the_bounce_pool_are_mapped)
+{
+	static struct blk b[BIG_POOL + 2];
+	struct xensim_counters c;
+
+	world_up_default();
+	for (int i = 0; i < BIG_POOL + 2; i++)
+		blk_build(&b[i], true);
+	xensim_counters_reset(w.x);
+	for (int i = 0; i < BIG_POOL; i++)
+		ck_assert_int_eq(do_map(&b[i].t), 0);
+	ck_assert_uint_eq(counters().gnt_map_calls, 0);
+	ck_assert_int_eq(do_map(&b[BIG_POOL].t), 0); /* pool empty: data mapped */
+	c = counters();
+	ck_assert_uint_eq(c.gnt_map_calls, 1);
+	ck_assert_uint_eq(c.gnt_map_pages, 1);
+	for (int i = 0; i <= BIG_POOL; i++) {
+		pattern(b[i].t.iov[1].iov_base, 4096, (uint8_t)i);
+		*(uint8_t *)b[i].t.iov[2].iov_base = (uint8_t)i;
+	}
+	do_unmap(&b[0].t, 4097); /* returns its buffer to the pool */
+	ck_assert_int_eq(do_map(&b[BIG_POOL + 1].t), 0);
+	ck_assert_uint_eq(counters().gnt_map_calls, 1);
+	pattern(b[BIG_POOL + 1].t.iov[1].iov_base, 4096, 0x77);
+	*(uint8_t *)b[BIG_POOL + 1].t.iov[2].iov_base = 0x77;
+	for (int i = 1; i < BIG_POOL + 2; i++)
+		do_unmap(&b[i].t, 4097);
+	ck_assert_uint_eq(counters().gnt_unmap_calls, 1);
+	for (int i = 0; i <= BIG_POOL; i++) {
+		ck_assert(has_pattern(b[i].data.p, 4096, (uint8_t)i));
+		ck_assert_uint_eq(b[i].status.p[0], (uint8_t)i);
+	}
+	ck_assert(has_pattern(b[BIG_POOL + 1].data.p, 4096, 0x77));
+	ck_assert_uint_eq(b[BIG_POOL + 1].status.p[0], 0x77);
+	assert_nothing_mapped();
+	world_down();
+}
+END_TEST
+
+START_TEST(grant__rejected_chains_return_their_bounce_buffer)
+{
+	static struct blk b[BIG_POOL];
+	struct treq bad;
+	struct gbuf data;
+
+	world_up_default();
+	data = gbuf_new(0, 4096, XENSIM_DMA_TO_DEVICE, 0);
+	for (int i = 0; i < 2 * BIG_POOL; i++) {
+		/* the page-sized buffer is planned for a pool buffer, then the chain is refused */
+		treq_init(&bad);
+		treq_add(&bad, data.dma, 4096, false);
+		treq_add(&bad, 0x1000, 16, false); /* bit 63 clear */
+		ck_assert_int_eq(do_map(&bad), -EFAULT);
+	}
+	for (int i = 0; i < BIG_POOL; i++)
+		blk_build(&b[i], true);
+	xensim_counters_reset(w.x);
+	for (int i = 0; i < BIG_POOL; i++)
+		ck_assert_int_eq(do_map(&b[i].t), 0);
+	ck_assert_uint_eq(counters().gnt_map_calls, 0); /* the whole pool is still there */
+	for (int i = 0; i < BIG_POOL; i++)
+		do_unmap(&b[i].t, 0);
 	assert_nothing_mapped();
 	world_down();
 }
@@ -530,6 +662,10 @@ int main(void)
 	tcase_add_test(data, grant__copy_threshold_0_maps_everything);
 	tcase_add_test(cross, crossing__blk_read_costs_one_map_one_unmap_two_copies);
 	tcase_add_test(cross, crossing__blk_write_costs_one_map_one_unmap_two_copies);
+	tcase_add_test(cross, crossing__default_threshold_blk_read_costs_no_map_and_two_copies);
+	tcase_add_test(cross, crossing__default_threshold_blk_write_costs_no_map_and_two_copies);
+	tcase_add_test(data, grant__page_sized_buffers_beyond_the_bounce_pool_are_mapped);
+	tcase_add_test(data, grant__rejected_chains_return_their_bounce_buffer);
 	tcase_add_test(cross, crossing__per_desc_costs_one_map_and_unmap_per_descriptor);
 	tcase_add_test(cross, crossing__guest_ends_access_cleanly_after_unmap);
 	tcase_add_test(cross, crossing__ending_access_while_mapped_is_detected);

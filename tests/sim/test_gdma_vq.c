@@ -52,6 +52,8 @@ static void machine_up(enum vxen_gdma_strategy strategy)
 	ck_assert_int_eq(xensim_guest_attach(&w.guest, w.x, w.domid), 0);
 	cfg.domid = w.domid;
 	cfg.strategy = strategy;
+	/* written for a 512-byte threshold: 4 KiB data buffers are mapped */
+	cfg.copy_threshold = 512;
 	ck_assert_int_eq(vxen_gdma_new(&w.g, &cfg), 0);
 }
 

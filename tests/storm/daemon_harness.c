@@ -18,6 +18,8 @@
 
 #include "daemon_harness.h"
 
+int dh_tmo = 10000;
+
 /* ---- processes ----------------------------------------------------------------------------- */
 
 static bool executable(const char *path)

@@ -19,7 +19,10 @@
 #include <xensim-virtio.h>
 #include <xensim.h>
 
-#define DH_TMO 10000
+/* Every wait of the harness (xenstore states, guest MMIO and I/O, teardown): 10 s, or more for
+ * daemons under valgrind (set dh_tmo before starting). */
+extern int dh_tmo;
+#define DH_TMO dh_tmo
 
 struct dh_daemon {
 	const char *name; /* "rng", "blk" */

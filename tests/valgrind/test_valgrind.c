@@ -34,6 +34,7 @@ static void serve_and_stop(const char *name, const char *const *args)
 	xensim *x;
 
 	signal(SIGPIPE, SIG_IGN);
+	dh_tmo = 60000; /* valgrind is 20-50 times slower, more on a loaded CI machine */
 	ck_assert_int_eq(xensim_server_start(&srv, NULL), 0);
 	ck_assert_int_eq(xensim_open(&x, NULL), 0);
 	ck_assert_int_eq(dh_spawn(d, name, args, true), 0);
@@ -74,7 +75,7 @@ static void serve_and_stop(const char *name, const char *const *args)
 		dh_blk_check(&g2, 0);
 		dh_blk_post(&g2, 8);
 	}
-	ck_assert_int_eq(dh_stop(d, 60000), 0);
+	ck_assert_int_eq(dh_stop(d, 120000), 0);
 	dh_print_matching(d, summary);
 	unlink(d->log);
 	ck_assert(dh_wait_idle(x, DH_TMO, NULL));

@@ -97,7 +97,10 @@ prepare_net() {
 	ip addr add 10.99.0.1/24 dev "$tap" && ip link set "$tap" up ||
 		say "net-tap FAIL cannot configure $tap"
 	dd if=/dev/urandom of=/tmp/net-down.bin bs=1M count=4 2>/dev/null
-	(timeout 120 nc -l -p 5001 > /tmp/net-up.bin) &
+	# busybox nc half-closes the connection when its stdin ends, and the guest's nc exits as
+	# soon as it reads that EOF, dropping what it has not written yet: the receiving side's
+	# stdin must stay open and silent (a background job's stdin is /dev/null otherwise).
+	(sleep 125 | timeout 120 nc -l -p 5001 > /tmp/net-up.bin) &
 	(timeout 120 nc -l -p 5002 < /tmp/net-down.bin) &
 }
 verify_net() {

@@ -81,7 +81,9 @@ check_net() {
 	# 4 MiB each way over TCP; dom0 compares checksums
 	dd if=/dev/urandom of=/tmp/up bs=1M count=4 2>/dev/null
 	up=$(md5sum < /tmp/up | cut -d' ' -f1)
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	timeout 120 nc 10.99.0.1 5001 < /tmp/up
+	say "net-diag INFO nc exit $? after $t0..$(cut -d' ' -f1 /proc/uptime) s, $(wc -c < /tmp/up) bytes"
 	say "net-up-sent INFO md5 $up"
 	# diagnostics: does the guest's transmit path drain after nc handed its data over?
 	for i in 1 2 3; do

@@ -182,6 +182,53 @@ static int discard(int fd, size_t len)
 	return 0;
 }
 
+/*
+ * Read one reply: header and payload in one recvmsg when the server's single sendmsg has
+ * arrived whole (the usual case), with further reads only for what is missing. The server
+ * only ever answers requests and the caller holds the lock, so nothing of a later message can
+ * be read. Descriptors travel with the header's bytes. A payload over call->rep_cap is
+ * discarded (-EPROTO); call->rep may then hold its first bytes.
+ */
+static int recv_reply(int fd, struct hv_rep *rep, struct hvc_call *call)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * HV_MAX_FDS)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov[2] = { { rep, sizeof(*rep) }, { call->rep, call->rep_cap } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = call->rep_cap ? 2 : 1 };
+	size_t body;
+	ssize_t n;
+	int rc;
+
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof(cbuf.buf);
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -errno : -ECONNRESET;
+	if (mh.msg_controllen)
+		take_fds(&mh, call);
+	if ((size_t)n < sizeof(*rep)) {
+		rc = recv_all(fd, (char *)rep + n, sizeof(*rep) - (size_t)n, call);
+		if (rc < 0)
+			return rc;
+		n = sizeof(*rep);
+	}
+	body = (size_t)n - sizeof(*rep);
+	call->rep_len = rep->len;
+	if (body > rep->len)
+		return -EPROTO; /* more than the reply announced: cannot happen */
+	if (rep->len > call->rep_cap) {
+		rc = discard(fd, rep->len - body);
+		return rc < 0 ? rc : -EPROTO;
+	}
+	if (rep->len > body)
+		return recv_all(fd, (char *)call->rep + body, rep->len - body, NULL);
+	return 0;
+}
+
 static int call_locked(struct hvc *c, struct hvc_call *call)
 {
 	struct iovec iov[8];
@@ -199,21 +246,8 @@ static int call_locked(struct hvc *c, struct hvc_call *call)
 	rc = send_all(c->fd, iov, call->niov + 1);
 	if (rc < 0)
 		return rc;
-	/* Descriptors travel with the reply header's bytes. */
-	rc = recv_all(c->fd, &rep, sizeof(rep), call);
-	if (rc < 0)
-		return rc;
-	call->rep_len = rep.len;
-	if (rep.len > call->rep_cap) {
-		rc = discard(c->fd, rep.len);
-		return rc < 0 ? rc : -EPROTO;
-	}
-	if (rep.len) {
-		rc = recv_all(c->fd, call->rep, rep.len, NULL);
-		if (rc < 0)
-			return rc;
-	}
-	return rep.rc;
+	rc = recv_reply(c->fd, &rep, call);
+	return rc < 0 ? rc : rep.rc;
 }
 
 int hvc_call(struct hvc *c, struct hvc_call *call)

@@ -4,8 +4,10 @@
  *
  * A map is what gntdev does, in two crossings: one request to the machine (validation, pins,
  * counters; the IOCTL_GNTDEV_MAP_GRANT_REF + grant-map hypercall of real Xen) and real mmap()s
- * of the granting domain's RAM memfd into one contiguous range reserved up front, one mmap per
- * run of contiguous frames, with exactly the requested protection. An unmap needs the exact
+ * of the granting domain's RAM memfd with exactly the requested protection: one mmap when the
+ * frames are one contiguous run (the usual case), else one per run into a range reserved for
+ * them. The machine knows a mapping by a per-handle key, not its address, so the address can
+ * be chosen after the frames are known. An unmap needs the exact
  * start and count of a map (EINVAL otherwise), then tells the machine and munmap()s.
  * A grant copy is one request validating every segment, then memcpy() through this handle's
  * cached mapping of the domain's RAM. The xengntshr_* and dmabuf functions are not modelled.
@@ -28,8 +30,10 @@ struct xengntdev_handle {
 	struct hvc *c;
 	pthread_mutex_t lock; /* maps and ram, across the request and the mmaps */
 	struct ram_cache ram;
-	struct hmap maps; /* start address -> page count */
+	struct hmap maps;  /* start address -> key << MAP_KEY_SHIFT | page count */
+	uint64_t next_key; /* keys of mappings for the machine: 1, 2, ... */
 };
+#define MAP_KEY_SHIFT 20 /* > log2(HV_MAX_MAP_PAGES) */
 
 DROPIN_EXPORT xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger,
 					       unsigned open_flags)
@@ -155,9 +159,9 @@ static int map_frames(xengnttab_handle *h, uint8_t *base, const struct dom_table
 	return 0;
 }
 
-static int rpc_unmap(xengnttab_handle *h, void *addr, uint32_t count)
+static int rpc_unmap(xengnttab_handle *h, uint64_t key, uint32_t count)
 {
-	struct hv_gnt_unmap req = { .vaddr = (uintptr_t)addr, .count = count };
+	struct hv_gnt_unmap req = { .vaddr = key, .count = count };
 
 	return hvc_simple(h->c, HV_GNT_UNMAP, &req, sizeof(req), NULL, 0);
 }
@@ -170,11 +174,11 @@ struct map_args {
 	uint32_t notify_flags, notify_offset, notify_port;
 };
 
-static int map_rpc(xengnttab_handle *h, struct map_args *a, uint8_t *base,
-		   const struct dom_table *t, void *rep, size_t rep_len)
+static int map_rpc(xengnttab_handle *h, struct map_args *a, uint64_t key, const struct dom_table *t,
+		   void *rep, size_t rep_len)
 {
 	struct hv_gnt_map req = {
-		.vaddr = (uintptr_t)base,
+		.vaddr = key,
 		.count = a->count,
 		.prot = (uint32_t)a->prot,
 		.ndoms = t->n,
@@ -205,29 +209,62 @@ static int map_rpc(xengnttab_handle *h, struct map_args *a, uint8_t *base,
 	return rc;
 }
 
+/* Map the frames the machine returned: one mmap for a single run, else reserve and fill. */
+static int map_all(xengnttab_handle *h, const struct dom_table *t, const uint64_t *frames,
+		   uint32_t count, int prot, uint8_t **base)
+{
+	size_t len = (size_t)count * PAGE;
+	struct ram_entry *e = ram_cache_find(&h->ram, t->doms[t->index[0]].domid);
+	uint32_t n = 1;
+	int rc;
+
+	while (n < count && t->index[n] == t->index[0] && frames[n] == frames[0] + n)
+		n++;
+	if (!e)
+		return -EIO;
+	if (n == count) {
+		void *p = mmap(NULL, len, prot, MAP_SHARED, e->fd, (off_t)(frames[0] * PAGE));
+
+		if (p == MAP_FAILED)
+			return -errno;
+		*base = p;
+		return 0;
+	}
+	*base = va_reserve(len);
+	if (!*base)
+		return -ENOMEM;
+	rc = map_frames(h, *base, t, frames, count, prot);
+	if (rc) {
+		munmap(*base, len);
+		*base = NULL;
+	}
+	return rc;
+}
+
 static void *map_locked(xengnttab_handle *h, struct map_args *a)
 {
 	struct dom_table t = { 0 };
 	size_t info_len, len = (size_t)a->count * PAGE;
 	uint8_t *base = NULL, *rep = NULL;
+	uint64_t key = ++h->next_key;
 	int rc;
 
 	rc = dom_table_build(&t, &h->ram, a->count, a->domids, a->count);
 	info_len = t.n * sizeof(struct hv_dom_info);
 	if (!rc) {
 		rep = malloc(info_len + a->count * sizeof(uint64_t));
-		base = va_reserve(len);
-		rc = rep && base ? 0 : -ENOMEM;
+		rc = rep ? 0 : -ENOMEM;
 	}
 	if (!rc)
-		rc = map_rpc(h, a, base, &t, rep, info_len + a->count * sizeof(uint64_t));
+		rc = map_rpc(h, a, key, &t, rep, info_len + a->count * sizeof(uint64_t));
 	if (!rc) {
-		rc = map_frames(h, base, &t, (uint64_t *)(rep + info_len), a->count, a->prot);
+		rc = map_all(h, &t, (uint64_t *)(rep + info_len), a->count, a->prot, &base);
 		if (rc)
-			rpc_unmap(h, base, a->count);
+			rpc_unmap(h, key, a->count);
 	}
-	if (!rc && hmap_put(&h->maps, (uintptr_t)base, (void *)(uintptr_t)a->count) < 0) {
-		rpc_unmap(h, base, a->count);
+	if (!rc && hmap_put(&h->maps, (uintptr_t)base,
+			    (void *)(uintptr_t)(key << MAP_KEY_SHIFT | a->count)) < 0) {
+		rpc_unmap(h, key, a->count);
 		rc = -ENOMEM;
 	}
 	if (rc && base)
@@ -320,10 +357,10 @@ DROPIN_EXPORT int xengnttab_unmap(xengnttab_handle *h, void *start, uint32_t cou
 	pthread_mutex_lock(&h->lock);
 	have = (uintptr_t)hmap_get(&h->maps, (uintptr_t)start);
 	/* libxengnttab: the mapping's count must match (GET_OFFSET_FOR_VADDR), else EINVAL. */
-	if (!have || have != count) {
+	if (!have || (have & ((1u << MAP_KEY_SHIFT) - 1)) != count) {
 		rc = -EINVAL;
 	} else {
-		rc = rpc_unmap(h, start, count);
+		rc = rpc_unmap(h, have >> MAP_KEY_SHIFT, count);
 		if (!rc) {
 			munmap(start, (size_t)count * PAGE);
 			hmap_del(&h->maps, (uintptr_t)start);
