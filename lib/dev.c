@@ -55,11 +55,13 @@ static void clear_wake(struct vxen_dev *dev)
 {
 	uint64_t v;
 
-	/* Clear the flag first: a wake racing with us either sees it clear and writes the fd
-	 * again, or wrote before the read below, which consumes it while we take its work. */
-	atomic_store(&dev->signalled, false);
+	/* Read the fd first, then clear the flag. A wake racing with us either still sees the
+	 * flag set (its work was queued before, and this process call takes it) or sees it clear
+	 * and writes the fd again. Clearing first would let a racing wake's write be swallowed
+	 * by our read while the flag stays set: every later wake would then be skipped. */
 	if (read(dev->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		vxen_log(LOG_ERR, "%s: eventfd read: %s", dev->name, strerror(errno));
+	atomic_store(&dev->signalled, false);
 }
 
 /* ------------------------------------------------------------------------------------------ */

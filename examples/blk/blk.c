@@ -58,8 +58,9 @@ struct blk {
 	uint64_t size; /* bytes */
 	bool read_only;
 	char serial[VIRTIO_BLK_ID_BYTES];
-	struct blk_limits lim;	     /* features: set at FEATURES_OK (device thread) */
-	uint64_t bad;		     /* malformed requests (device thread) */
+	char name[64];	       /* the device's, kept for I/O finishing after vxen_dev_free() */
+	struct blk_limits lim; /* features: set at FEATURES_OK (device thread) */
+	uint64_t bad;	       /* malformed requests (device thread) */
 	atomic_uint_fast64_t errors; /* failed I/O (any thread) */
 };
 
@@ -115,8 +116,8 @@ static void blk_io_done(struct blk_io_req *io)
 		uint64_t n = atomic_fetch_add(&b->errors, 1) + 1;
 
 		if (n <= 10 || n % 1000 == 0)
-			vxd_log(LOG_ERR, "%s: %s: I/O error (%" PRIu64 " so far): %s",
-				vxen_dev_name(b->dev), b->path, n, strerror(-io->result));
+			vxd_log(LOG_ERR, "%s: %s: I/O error (%" PRIu64 " so far): %s", b->name,
+				b->path, n, strerror(-io->result));
 	}
 	blk_complete(br, io->result ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
 }
@@ -137,9 +138,8 @@ static void blk_refused(struct blk *b, unsigned int q, const struct blk_request 
 {
 	if (++b->bad <= 10 || b->bad % 1000 == 0)
 		vxd_log(LOG_WARNING,
-			"%s: queue %u: request type %u answered %s (%" PRIu64 " so far)",
-			vxen_dev_name(b->dev), q, p->type,
-			p->status == VIRTIO_BLK_S_UNSUPP ? "UNSUPP" : "IOERR", b->bad);
+			"%s: queue %u: request type %u answered %s (%" PRIu64 " so far)", b->name,
+			q, p->type, p->status == VIRTIO_BLK_S_UNSUPP ? "UNSUPP" : "IOERR", b->bad);
 }
 
 static void blk_handle(vxen_dev *dev, unsigned int q, struct vxen_req *req, void *payload)
@@ -193,8 +193,8 @@ static void blk_reset(vxen_dev *dev, void *payload)
 
 	/* Disk I/O cannot be cancelled: let it finish, so every request is completed. */
 	if (blk_io_drain(b->io, BLK_DRAIN_MS))
-		vxd_log(LOG_WARNING, "%s: %s: I/O still running after %u ms", vxen_dev_name(dev),
-			b->path, BLK_DRAIN_MS);
+		vxd_log(LOG_WARNING, "%s: %s: I/O still running after %u ms", b->name, b->path,
+			BLK_DRAIN_MS);
 	b->lim.features = 0;
 }
 
@@ -253,6 +253,7 @@ static int blk_dev_new(struct blk *b, const struct vxen_dev_config *cfg, unsigne
 	r = vxen_dev_new(&b->dev, &ops, cfg, b);
 	if (r)
 		return r;
+	snprintf(b->name, sizeof(b->name), "%s", vxen_dev_name(b->dev));
 	blk_config(b, queues, &c);
 	return vxen_dev_config_set(b->dev, 0, &c, sizeof(c));
 }

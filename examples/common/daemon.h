@@ -32,8 +32,8 @@
  * Without --domid/--base/--irq the daemon runs in discovery mode: it serves every device with
  * one of its virtio ids that the toolstack (xl) publishes in xenstore, for every guest, until
  * SIGTERM or SIGINT, then closes them (backend state 6) and exits 0. In explicit mode it also
- * exits 0 once the library finds the guest gone; Xen does not announce a guest's death to a
- * backend without xenstore, so whoever started an explicit-mode daemon stops it with SIGTERM.
+ * exits 0 once its guest is gone (Xen does not announce that without xenstore: the loop probes
+ * its guests, every second by default; see loop.h).
  * Usage errors print one line naming the option and exit 2; a failure to start exits 1.
  *
  * Threads: vxd_main() blocks SIGTERM and SIGINT before any device exists, so threads created

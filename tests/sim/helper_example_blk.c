@@ -4,6 +4,7 @@
  * here is prefixed exblk_ and nothing runs unless called.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,7 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,12 +25,54 @@
 
 #include "helper_example_blk.h"
 
+/* Remove @dir and the files in it (images, log). */
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[600];
+
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/*
+ * A failed assertion ends a test process at once (Check's fork mode), without its teardown:
+ * directories are named after the test process, and the next test removes those of processes
+ * that no longer exist.
+ */
+static void remove_stale_dirs(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+	char path[600];
+	int pid;
+
+	while (d && (e = readdir(d)))
+		if (sscanf(e->d_name, "exblk-%d-", &pid) == 1 && pid > 0 && kill(pid, 0) &&
+		    errno == ESRCH) {
+			snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
+			remove_dir(path);
+		}
+	if (d)
+		closedir(d);
+}
+
 void exblk_start(struct exblk *w)
 {
 	const char *tmp = getenv("TMPDIR");
 
 	memset(w, 0, sizeof(*w));
-	snprintf(w->dir, sizeof(w->dir), "%s/exblk-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	remove_stale_dirs(tmp);
+	snprintf(w->dir, sizeof(w->dir), "%s/exblk-%d-XXXXXX", tmp, (int)getpid());
 	ck_assert_ptr_nonnull(mkdtemp(w->dir));
 	snprintf(w->log, sizeof(w->log), "%s/daemon.log", w->dir);
 	ck_assert_int_eq(xensim_server_start(&w->srv, NULL), 0);
@@ -46,10 +94,7 @@ void exblk_stop(struct exblk *w)
 	log = exblk_daemon_log(w);
 	if (*log) /* shown by ctest --output-on-failure */
 		fprintf(stderr, "---- virtio-xen-blk log ----\n%s----\n", log);
-	unlink(w->log);
-	if (w->image[0])
-		unlink(w->image);
-	rmdir(w->dir);
+	remove_dir(w->dir);
 	xensim_close(w->x);
 	xensim_server_stop(w->srv);
 }
@@ -126,6 +171,26 @@ const char *exblk_daemon_path(void)
 	return path;
 }
 
+bool exblk_deny_io_uring;
+
+/* In the child, before exec: io_uring_setup() fails with ENOSYS from now on. */
+static void deny_io_uring(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		_exit(126);
+}
+
 static pid_t spawn(const char *const *args, int out_fd)
 {
 	const char *argv[64] = { exblk_daemon_path() };
@@ -144,6 +209,8 @@ static pid_t spawn(const char *const *args, int out_fd)
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
 	if (getppid() != parent)
 		_exit(127);
+	if (exblk_deny_io_uring)
+		deny_io_uring();
 	execv(argv[0], (char *const *)argv);
 	_exit(127);
 }

@@ -52,6 +52,11 @@ const char *exblk_daemon_path(void);
 /* Start the daemon with @args (NULL-terminated, without argv[0]); stderr goes to w->log. */
 void exblk_daemon_start(struct exblk *w, const char *const *args);
 /*
+ * Set before exblk_daemon_start(): the daemon runs under a seccomp filter that makes
+ * io_uring_setup() fail with ENOSYS, as in containers that forbid io_uring.
+ */
+extern bool exblk_deny_io_uring;
+/*
  * Send @sig (0: none) and wait up to @timeout_ms for the daemon to exit. Returns its wait
  * status, or -1 if it is still running.
  */

@@ -576,6 +576,47 @@ START_TEST(example_blk__explicit_mode_serves_one_device_until_sigterm)
 }
 END_TEST
 
+START_TEST(example_blk__io_uring_engine_falls_back_to_threads_where_io_uring_is_forbidden)
+{
+	exblk_image(&w, "fallback.img", 8 * MIB, 0);
+	exblk_deny_io_uring = true;
+	up("w", "uring", NULL);
+	round_trip(0, 0, 8);
+	round_trip(1, 100, 9);
+	ck_assert_int_eq(xensim_blk_flush(w.blk, 0, EXBLK_TMO), 0);
+	ck_assert_ptr_nonnull(strstr(exblk_daemon_log(&w),
+				     "io_uring unavailable (Function not implemented), using I/O "
+				     "threads"));
+	ck_assert_ptr_nonnull(strstr(exblk_daemon_log(&w), "8 MiB rw, 2 queues, threaded I/O"));
+}
+END_TEST
+
+START_TEST(example_blk__explicit_mode_exits_0_when_its_guest_is_destroyed)
+{
+	char base[32], domid_s[16];
+	const char *args[] = { "--domid", domid_s,   "--base", base, "--irq",
+			       "33",	  "--image", NULL,     NULL };
+	uint32_t domid;
+	int status;
+
+	exblk_image(&w, "explicit-gone.img", 8 * MIB, 0);
+	args[7] = w.image;
+	domid = exblk_guest(&w);
+	snprintf(domid_s, sizeof(domid_s), "%u", domid);
+	snprintf(base, sizeof(base), "%#llx", EXBLK_BASE);
+	exblk_daemon_start(&w, args);
+	exblk_attach_retry(&w, domid, NULL);
+	round_trip(0, 100, 10);
+	exblk_forget_guest(&w);
+	ck_assert_int_eq(xensim_domain_destroy(w.x, domid), 0);
+	/* Nothing in Xen tells it; the loop's guest probe (loop.h) finds the guest gone. */
+	status = exblk_daemon_wait(&w, 0, EXBLK_TMO);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "wait status %#x; log:\n%s", status, exblk_daemon_log(&w));
+	exblk_wait_clean(&w, domid);
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name)
 {
 	TCase *tc = tcase_create(name);
@@ -597,6 +638,8 @@ static Suite *suite(void)
 		tc, example_blk__random_io_over_64mib_on_all_queues_reads_back_what_was_written, 0,
 		2);
 	tcase_add_loop_test(tc, example_blk__flushed_writes_are_in_the_image_file, 0, 2);
+	tcase_add_test(
+		tc, example_blk__io_uring_engine_falls_back_to_threads_where_io_uring_is_forbidden);
 	tc = tcase(s, "requests");
 	tcase_add_loop_test(
 		tc, example_blk__read_only_image_is_untouched_and_writes_fail_with_ioerr, 0, 2);
@@ -616,6 +659,7 @@ static Suite *suite(void)
 		example_blk__serves_every_disk_of_every_guest_and_never_shares_a_writable_image);
 	tc = tcase(s, "explicit");
 	tcase_add_test(tc, example_blk__explicit_mode_serves_one_device_until_sigterm);
+	tcase_add_test(tc, example_blk__explicit_mode_exits_0_when_its_guest_is_destroyed);
 	return s;
 }
 
