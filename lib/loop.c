@@ -114,7 +114,7 @@ static int add_entry(vxen_loop *loop, int fd, uint32_t events, enum entry_kind k
 		     struct entry **out)
 {
 	struct epoll_event ev = { .events = events };
-	struct entry *e;
+	struct entry *e = NULL;
 	int r;
 
 	if (fd < 0)
@@ -167,7 +167,7 @@ static void bury(vxen_loop *loop)
 VXEN_EXPORT int vxen_loop_add_fd(vxen_loop *loop, int fd, uint32_t events, vxen_loop_fd_fn fn,
 				 void *payload)
 {
-	struct entry *e;
+	struct entry *e = NULL;
 	int r;
 
 	if (!loop || !fn)
@@ -207,7 +207,7 @@ VXEN_EXPORT int vxen_loop_del_fd(vxen_loop *loop, int fd)
 VXEN_EXPORT int vxen_loop_new(vxen_loop **out)
 {
 	vxen_loop *loop = calloc(1, sizeof(*loop));
-	struct entry *e;
+	struct entry *e = NULL;
 	int r;
 
 	if (!loop)
@@ -333,7 +333,7 @@ VXEN_EXPORT int vxen_loop_add_signal(vxen_loop *loop, int signo, vxen_loop_signa
 				     void *payload)
 {
 	sigset_t one;
-	struct entry *e;
+	struct entry *e = NULL;
 	int fd, r;
 
 	if (!loop || signo <= 0 || signo >= _NSIG || signo == SIGKILL || signo == SIGSTOP)
@@ -518,7 +518,7 @@ static void dispatch_ioreq(vxen_loop *loop, struct guest *g)
 
 VXEN_EXPORT int vxen_loop_add_dev(vxen_loop *loop, vxen_dev *dev)
 {
-	struct entry *e;
+	struct entry *e = NULL;
 	int r;
 
 	if (!loop || !dev)
@@ -569,7 +569,7 @@ VXEN_EXPORT int vxen_loop_dev_new(vxen_loop *loop, vxen_dev **out, const struct 
 
 VXEN_EXPORT void vxen_loop_dev_free(vxen_loop *loop, vxen_dev *dev)
 {
-	struct entry *e;
+	struct entry *e = NULL;
 	vxen_ioreq_server *ref;
 
 	if (!dev)
@@ -584,7 +584,7 @@ VXEN_EXPORT void vxen_loop_dev_free(vxen_loop *loop, vxen_dev *dev)
 
 VXEN_EXPORT int vxen_loop_add_xs(vxen_loop *loop, vxen_xs_watcher *w)
 {
-	struct entry *e;
+	struct entry *e = NULL;
 	int r;
 
 	if (!loop || !w)
