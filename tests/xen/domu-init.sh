@@ -55,6 +55,15 @@ check_blk() {
 	fi
 }
 
+# Write the disk for as long as the guest lives: dom0 destroys it in the middle of this.
+check_blkloop() {
+	( while :; do dd if=/dev/urandom of=/dev/vda bs=64k count=128 conv=fsync 2>/dev/null; done ) &
+	sleep 2
+	say "blkloop INFO writing /dev/vda continuously"
+	echo VXEN-E2E-DESTROY-ME
+	wait
+}
+
 check_console() {
 	port=/dev/hvc1
 	[ -c $port ] || { say "console FAIL no $port"; return; }
