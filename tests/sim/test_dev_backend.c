@@ -603,9 +603,9 @@ START_TEST(backend__explicit_mode_tears_a_dead_guest_down_within_the_probe_perio
 	ck_assert_uint_eq(gb.broken, 0);
 	ck_assert_uint_eq(be_devices(), NDEV);
 	ck_assert_uint_eq(be_stats().guests_gone, 1);
+	/* Guest A's own thread may see its I/O fail (-ESRCH) or may be told to stop between two
+	 * requests: which one is timing, not the behaviour under test, so it is not asserted. */
 	guest_join(&ga);
-	if (_i == 1)
-		ck_assert_int_ne(ga.err, 0); /* its I/O failed: the domain is gone */
 	machine_down();
 }
 END_TEST
