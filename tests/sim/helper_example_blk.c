@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "helper_example_blk.h"
+#include "helper_proc.h"
 
 /* Remove @dir and the files in it (images, log). */
 static void remove_dir(const char *dir)
@@ -229,32 +230,12 @@ void exblk_daemon_start(struct exblk *w, const char *const *args)
 
 int exblk_daemon_wait(struct exblk *w, int sig, int timeout_ms)
 {
-	int status;
-
-	if (!w->pid)
-		return -1;
-	if (sig)
-		kill(w->pid, sig);
-	for (int i = 0; i <= timeout_ms / 10; i++) {
-		if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
-			w->pid = 0;
-			return status;
-		}
-		usleep(10000);
-	}
-	return -1;
+	return vt_proc_wait(&w->pid, sig, timeout_ms);
 }
 
 const char *exblk_daemon_log(const struct exblk *w)
 {
-	static char buf[65536];
-	int fd = open(w->log, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof(buf) - 1);
-
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	return buf;
+	return vt_read_file(w->log);
 }
 
 int exblk_run(const char *const *args, char *out, size_t outlen)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "helper_example_net.h"
+#include "helper_proc.h"
 
 #define HDR_LEN XENSIM_VIRTIO_NET_HDR_LEN
 
@@ -129,32 +130,12 @@ void exnet_daemon_start_socket(struct exnet *w)
 
 int exnet_daemon_wait(struct exnet *w, int sig, int timeout_ms)
 {
-	int status;
-
-	if (!w->pid)
-		return -1;
-	if (sig)
-		kill(w->pid, sig);
-	for (int i = 0; i <= timeout_ms / 10; i++) {
-		if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
-			w->pid = 0;
-			return status;
-		}
-		usleep(10000);
-	}
-	return -1;
+	return vt_proc_wait(&w->pid, sig, timeout_ms);
 }
 
 const char *exnet_daemon_log(const struct exnet *w)
 {
-	static char buf[65536];
-	int fd = open(w->log, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof(buf) - 1);
-
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	return buf;
+	return vt_read_file(w->log);
 }
 
 /* Read one line from the daemon's stdout, waiting up to EXNET_TMO. */
