@@ -460,26 +460,101 @@ static int pop_one(struct vxen_dev *dev, struct dev_queue *q, struct dev_req **o
 	return rc;
 }
 
+/* How many chains a batch may take now: free slots, and gdma's room for the largest chain. */
+static unsigned int batch_room(const struct dev_queue *q, unsigned int want)
+{
+	unsigned int n = VXEN_MIN(want, q->nr_free);
+
+	return q->inst->gq ? VXEN_MIN(n, vxen_gdma_queue_room(q->inst->gq)) : n;
+}
+
+/* A popped slot leaves the free list (pop_batch() took it from anywhere in it). */
+static void slot_taken(struct dev_queue *q, struct qinst *inst, struct dev_req *r)
+{
+	struct dev_req **pp = &q->free_list;
+
+	while (*pp != r)
+		pp = &(*pp)->next;
+	*pp = r->next;
+	q->nr_free--;
+	r->next = NULL;
+	r->inst = inst;
+	inst->inflight++;
+	q->stats.inflight++;
+	q->stats.inflight_max = VXEN_MAX(q->stats.inflight_max, q->stats.inflight);
+	/* The device may have repointed priv while it owned the slot last time. */
+	r->req.priv = r->priv_area;
+	if (r->priv_area)
+		memset(r->priv_area, 0, q->cfg.priv_size);
+}
+
+/*
+ * Pop up to @want chains at once (vxen_vq_pop_many(): one crossing per batch where the memory
+ * interface allows). Returns how many were popped into @out, -ENOBUFS (no free slot: the queue
+ * is marked blocked) or -EPROTO (ring corrupt: the queue is broken); *@rej: chains rejected.
+ */
+static int pop_batch(struct vxen_dev *dev, struct dev_queue *q, unsigned int want,
+		     struct dev_req **out, unsigned int *rej)
+{
+	struct vxen_req *reqs[VXEN_VQ_POP_MANY_MAX];
+	unsigned int room = batch_room(q, VXEN_MIN(want, VXEN_VQ_POP_MANY_MAX)), n = 0;
+	struct dev_req *r;
+	int k;
+
+	*rej = 0;
+	if (!room) {
+		q->blocked = true;
+		q->stats.pool_empty++;
+		return -ENOBUFS;
+	}
+	for (r = q->free_list; n < room; r = r->next)
+		reqs[n++] = &r->req;
+	k = vxen_vq_pop_many(q->inst->vq, reqs, n, rej);
+	if (k == -EPROTO) {
+		break_queue(dev, q);
+		return k;
+	}
+	if (*rej)
+		q->inst->dirty = dev->dirty = true;
+	for (int i = 0; i < k; i++) {
+		out[i] = dev_container_of(reqs[i], struct dev_req, req);
+		slot_taken(q, q->inst, out[i]);
+	}
+	return k;
+}
+
+/* Hand a popped batch to the device. If the device declares itself broken meanwhile, the
+ * requests it was not given complete empty, so nothing stays in flight for a dead device. */
+static bool handle_batch(struct vxen_dev *dev, struct dev_queue *q, struct dev_req **r, int k)
+{
+	for (int i = 0; i < k; i++) {
+		if (!dev_live(dev)) {
+			dev_complete_now(dev, r[i], 0);
+			continue;
+		}
+		dev->ops.handle_request(dev, q->index, &r[i]->req, dev->payload);
+	}
+	return dev_live(dev);
+}
+
 /* Push mode: serve one queue for at most its budget. Returns true if work is left. */
 static bool pump(struct vxen_dev *dev, struct dev_queue *q)
 {
-	unsigned int n = 0;
-	struct dev_req *r;
-	int rc;
+	struct dev_req *got[VXEN_VQ_POP_MANY_MAX];
+	unsigned int n = 0, rej;
+	int k;
 
 	/* No kicks while we drain: we will look at the ring again anyway. */
 	vxen_vq_kicks_disable(q->inst->vq);
 	for (;;) {
 		while (n < q->cfg.budget) {
-			rc = pop_one(dev, q, &r);
-			if (rc == 0)
-				break;
-			if (rc == -ENOBUFS || rc == -EPROTO)
+			k = pop_batch(dev, q, q->cfg.budget - n, got, &rej);
+			if (k == -ENOBUFS || k == -EPROTO)
 				return false; /* a completion or a reset brings us back */
-			n++; /* rejected chains count too: a flood of them is work */
-			if (rc == 1)
-				dev->ops.handle_request(dev, q->index, &r->req, dev->payload);
-			if (!dev_live(dev)) /* the device declared itself broken */
+			if (k == 0 && rej == 0)
+				break;
+			n += (unsigned int)k + rej; /* rejected chains count too: a flood is work */
+			if (!handle_batch(dev, q, got, k)) /* the device declared itself broken */
 				return false;
 		}
 		if (n >= q->cfg.budget && vxen_vq_pending(q->inst->vq)) {

@@ -71,20 +71,21 @@ static void seg_to_guest(xengnttab_grant_copy_segment_t *sg, const vxen_gdma *g,
 	sg->flags = GNTCOPY_dest_gref;
 }
 
-/* One grant copy call over q->segs[0 .. n). Returns 0, -EFAULT (a segment or the call was
- * refused) or -ENOMEM (host resources). */
-static int copy_run(vxen_gdma_queue *q, uint32_t n)
+/* One grant copy call over @segs[0 .. n). Returns 0 (look at each segment's status), or
+ * -EFAULT / -ENOMEM when the call itself failed (no segment was done). */
+static int copy_call(vxen_gdma_queue *q, xengnttab_grant_copy_segment_t *segs, uint32_t n)
 {
-	int rc = gdma_gnt_copy(q->g, q->segs, n);
+	int rc = gdma_gnt_copy(q->g, segs, n);
 
 	q->st.copy_calls++;
 	q->st.copy_segs += n;
-	if (rc)
-		return rc == -ENOMEM ? -ENOMEM : -EFAULT;
-	for (uint32_t i = 0; i < n; i++)
-		if (q->segs[i].status != GNTST_okay)
-			return -EFAULT;
-	return 0;
+	return rc ? (rc == -ENOMEM ? -ENOMEM : -EFAULT) : 0;
+}
+
+/* The result of segment @sg of a call that returned @rc. */
+static int seg_result(int rc, const xengnttab_grant_copy_segment_t *sg)
+{
+	return rc ? rc : sg->status == GNTST_okay ? 0 : -EFAULT;
 }
 
 static int q_map(vxen_gdma_queue *q, uint32_t n, bool write, void **base)
@@ -186,11 +187,13 @@ static int plan_chain(vxen_gdma_queue *q, struct gdma_slot *s, const struct vxen
 /* ------------------------------------------------------------------------------------------ */
 /* 2. copy in                                                                                  */
 
-/* Append @p's segments to q->segs from @n on (and its copy-out records to @s); returns the
+/* Append @p's segments to q->pin_segs from @n on (and its copy-out records to @s); returns the
  * new count. Budgets were checked by plan_copy(). */
 static uint32_t add_copy_segs(vxen_gdma_queue *q, struct gdma_slot *s, const struct gdma_dplan *p,
 			      uint32_t n)
 {
+	xengnttab_grant_copy_segment_t *segs = q->pin_segs;
+
 	uint32_t done = 0;
 
 	for (uint32_t i = 0; done < p->len; i++) {
@@ -199,9 +202,9 @@ static uint32_t add_copy_segs(vxen_gdma_queue *q, struct gdma_slot *s, const str
 		uint16_t len = piece_len(p, i, done);
 		struct gdma_out_seg *o;
 
-		seg_from_guest(&q->segs[n++], q->g, ref, off, p->host + done, len);
+		seg_from_guest(&segs[n++], q->g, ref, off, p->host + done, len);
 		if (p->write) {
-			seg_to_guest(&q->segs[n++], q->g, ref, off, p->host + done, 1);
+			seg_to_guest(&segs[n++], q->g, ref, off, p->host + done, 1);
 			o = &s->out[s->n_out++];
 			o->pos = p->pos + done;
 			seg_to_guest(&o->seg, q->g, ref, off, p->host + done, len);
@@ -211,25 +214,47 @@ static uint32_t add_copy_segs(vxen_gdma_queue *q, struct gdma_slot *s, const str
 	return n;
 }
 
-static int copy_in(vxen_gdma_queue *q, struct gdma_slot *s, const struct chain_totals *t)
+/*
+ * Queue the chain's copy-in segments; they run with those of the other chains of the batch at
+ * its end (gdma_copy_in_run()), so a batch costs one call. The segments of one chain stay in
+ * one call: each write probe must follow the read of its byte.
+ */
+static void copy_in(vxen_gdma_queue *q, struct gdma_slot *s, const struct chain_totals *t)
 {
-	uint32_t n = 0;
-	uint64_t bytes = 0;
+	uint32_t n;
+
+	if (!t->in_segs)
+		return;
+	if (t->in_segs > GDMA_PEND_SEGS - q->n_pin)
+		gdma_copy_in_run(q);
+	n = q->n_pin;
+	for (uint32_t k = 0; k < t->n; k++)
+		if (q->plan[k].copy)
+			n = add_copy_segs(q, s, &q->plan[k], n);
+	for (uint32_t i = q->n_pin; i < n; i++)
+		q->pin_owner[i] = (uint32_t)(s - q->slots);
+	q->n_pin = n;
+}
+
+void gdma_copy_in_run(vxen_gdma_queue *q)
+{
+	uint32_t n = q->n_pin;
 	int rc;
 
-	for (uint32_t k = 0; k < t->n; k++) {
-		if (!q->plan[k].copy)
-			continue;
-		n = add_copy_segs(q, s, &q->plan[k], n);
-		bytes += q->plan[k].len;
-	}
 	if (!n)
-		return 0;
-	rc = copy_run(q, n);
-	if (rc)
-		return gdma_reject(q, rc, rc == -ENOMEM ? GDMA_REJ_NOMEM : GDMA_REJ_FAULT, 0);
-	q->st.bounce_in_bytes += bytes;
-	return 0;
+		return;
+	q->n_pin = 0;
+	rc = copy_call(q, q->pin_segs, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const xengnttab_grant_copy_segment_t *sg = &q->pin_segs[i];
+		struct gdma_slot *s = &q->slots[q->pin_owner[i]];
+		int r = seg_result(rc, sg);
+
+		if (r && !s->copy_err)
+			s->copy_err = r;
+		else if (!r && (sg->flags & GNTCOPY_source_gref))
+			q->st.bounce_in_bytes += sg->len;
+	}
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -334,17 +359,16 @@ int gdma_grant_map(vxen_gdma_queue *q, struct gdma_slot *s, struct vxen_req *req
 	rc = plan_chain(q, s, req, &t);
 	if (rc)
 		return rc;
-	rc = copy_in(q, s, &t);
-	if (rc)
-		return rc;
 	if (q->g->cfg.strategy == VXEN_GDMA_PER_DESC)
 		rc = map_per_desc(q, s, &t);
 	else if (!(rc = map_batch(q, s, &t, false)))
 		rc = map_batch(q, s, &t, true);
 	if (rc) {
 		gdma_recs_release(q, s);
+		s->n_out = 0;
 		return rc;
 	}
+	copy_in(q, s, &t); /* last: nothing can fail after its segments are queued */
 	fill_iov(q, req, &t);
 	return 0;
 }
@@ -352,11 +376,10 @@ int gdma_grant_map(vxen_gdma_queue *q, struct gdma_slot *s, struct vxen_req *req
 /* ------------------------------------------------------------------------------------------ */
 /* unmap                                                                                       */
 
-static void copy_out(vxen_gdma_queue *q, struct gdma_slot *s, size_t written)
+/* Queue the copy-out of the first @written writable bytes of @s; returns the segments queued. */
+static uint32_t copy_out_queue(vxen_gdma_queue *q, struct gdma_slot *s, size_t written)
 {
-	uint32_t n = 0, bad = 0;
-	uint64_t bytes = 0;
-	int rc;
+	uint32_t n0 = q->n_pout;
 
 	for (uint32_t j = 0; j < s->n_out; j++) {
 		const struct gdma_out_seg *o = &s->out[j];
@@ -364,22 +387,36 @@ static void copy_out(vxen_gdma_queue *q, struct gdma_slot *s, size_t written)
 
 		if (o->pos >= written)
 			continue; /* the device did not get that far */
-		sg = &q->segs[n++];
+		sg = &q->pout_segs[q->n_pout++];
 		*sg = o->seg;
 		if (written - o->pos < sg->len)
 			sg->len = (uint16_t)(written - o->pos);
 	}
 	s->n_out = 0;
-	if (!n)
-		return;
-	rc = copy_run(q, n);
-	for (uint32_t i = 0; i < n; i++) {
-		if (rc || q->segs[i].status != GNTST_okay)
+	return q->n_pout - n0;
+}
+
+void gdma_copy_out_run(vxen_gdma_queue *q, bool drop)
+{
+	uint32_t n = q->n_pout, bad = 0;
+	int rc = 0;
+
+	q->n_pout = 0;
+	if (n && !drop)
+		rc = copy_call(q, q->pout_segs, n);
+	for (uint32_t i = 0; i < n && !drop; i++) {
+		if (seg_result(rc, &q->pout_segs[i]))
 			bad++;
 		else
-			bytes += q->segs[i].len;
+			q->st.bounce_out_bytes += q->pout_segs[i].len;
 	}
-	q->st.bounce_out_bytes += bytes;
+	while (q->pout_slots != GDMA_NONE) {
+		struct gdma_slot *s = &q->slots[q->pout_slots];
+
+		q->pout_slots = s->next_free;
+		s->out_pending = false;
+		gdma_slot_put(q, s);
+	}
 	q->st.copy_out_errors += bad;
 	if (bad)
 		vxen_log_guest(&q->rl, LOG_WARNING,
@@ -387,11 +424,18 @@ static void copy_out(vxen_gdma_queue *q, struct gdma_slot *s, size_t written)
 			       q->g->cfg.domid, q->index, bad);
 }
 
-void gdma_grant_unmap(vxen_gdma_queue *q, struct gdma_slot *s, size_t written)
+bool gdma_grant_unmap(vxen_gdma_queue *q, struct gdma_slot *s, size_t written)
 {
-	/* Both before the used entry exists: vq calls unmap first. */
-	copy_out(q, s, written);
+	/* Both before the used entry is published: vq unmaps first and flushes before publish. */
 	gdma_recs_release(q, s);
+	if (s->n_out > GDMA_PEND_SEGS - q->n_pout)
+		gdma_copy_out_run(q, false);
+	if (!copy_out_queue(q, s, written))
+		return false;
+	s->out_pending = true;
+	s->next_free = q->pout_slots;
+	q->pout_slots = (uint32_t)(s - q->slots);
+	return true;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -428,10 +472,26 @@ static int read_mapped(vxen_gdma_queue *q, const struct gdma_dplan *p, uint8_t *
 	return 0;
 }
 
+/* Segments reading @p into @dst, written to @segs; returns their count. */
+static uint32_t read_segs(const vxen_gdma_queue *q, const struct gdma_dplan *p, uint8_t *dst,
+			  xengnttab_grant_copy_segment_t *segs)
+{
+	uint32_t done = 0, n = 0;
+
+	for (uint32_t i = 0; done < p->len; i++) {
+		uint16_t plen = piece_len(p, i, done);
+
+		seg_from_guest(&segs[n++], q->g, (uint32_t)(p->r.first + i), i ? 0 : p->r.offset,
+			       dst + done, plen);
+		done += plen;
+	}
+	return n;
+}
+
 int gdma_grant_read(vxen_gdma_queue *q, uint64_t addr, void *dst, size_t len)
 {
 	struct gdma_dplan p = { .len = (uint32_t)len };
-	uint32_t done = 0, n = 0;
+	uint32_t n;
 	int rc;
 
 	rc = vxen_gdma_decode(&p.r, VXEN_GDMA_GRANT, addr, len, gdma_read_max_pages(q));
@@ -439,12 +499,59 @@ int gdma_grant_read(vxen_gdma_queue *q, uint64_t addr, void *dst, size_t len)
 		return rc;
 	if (q->g->cfg.strategy == VXEN_GDMA_PER_DESC)
 		return read_mapped(q, &p, dst);
-	for (uint32_t i = 0; done < p.len; i++) {
-		uint16_t plen = piece_len(&p, i, done);
+	n = read_segs(q, &p, dst, q->segs);
+	rc = copy_call(q, q->segs, n);
+	for (uint32_t i = 0; i < n && !rc; i++)
+		rc = seg_result(rc, &q->segs[i]);
+	return rc;
+}
 
-		seg_from_guest(&q->segs[n++], q->g, (uint32_t)(p.r.first + i), i ? 0 : p.r.offset,
-			       (uint8_t *)dst + done, plen);
-		done += plen;
+/* Results of the reads rd[from .. to) whose segments are q->segs[0 .. n), after one call. */
+static void read_many_run(vxen_gdma_queue *q, struct vxen_vq_read *rd, const uint32_t *nsegs,
+			  unsigned int from, unsigned int to, uint32_t n)
+{
+	int rc = n ? copy_call(q, q->segs, n) : 0;
+	uint32_t k = 0;
+
+	for (unsigned int i = from; i < to; i++) {
+		if (rd[i].result != 1)
+			continue; /* refused before the call */
+		rd[i].result = 0;
+		for (uint32_t e = k + nsegs[i - from]; k < e; k++)
+			if (!rd[i].result)
+				rd[i].result = seg_result(rc, &q->segs[k]);
 	}
-	return copy_run(q, n);
+}
+
+/*
+ * BATCHED: the reads of @rd with as few grant copy calls as q->segs allows (one, for the
+ * indirect tables of a batch of small requests). A read's result is 1 while it waits for its
+ * call.
+ */
+void gdma_grant_read_many(vxen_gdma_queue *q, struct vxen_vq_read *rd, unsigned int n)
+{
+	uint32_t nsegs[VXEN_VQ_POP_MANY_MAX];
+	unsigned int from = 0;
+	uint32_t used = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct gdma_dplan p = { .len = rd[i].len };
+		int rc = !rd[i].len || rd[i].len > gdma_read_max(q)
+				 ? -E2BIG
+				 : vxen_gdma_decode(&p.r, VXEN_GDMA_GRANT, rd[i].addr, rd[i].len,
+						    gdma_read_max_pages(q));
+
+		if (i - from == VXEN_VQ_POP_MANY_MAX || (!rc && p.r.npages > q->n_segs - used)) {
+			read_many_run(q, rd, nsegs, from, i, used);
+			from = i;
+			used = 0;
+		}
+		nsegs[i - from] = 0;
+		rd[i].result = rc ? rc : 1;
+		if (!rc) {
+			nsegs[i - from] = read_segs(q, &p, rd[i].dst, q->segs + used);
+			used += nsegs[i - from];
+		}
+	}
+	read_many_run(q, rd, nsegs, from, n, used);
 }

@@ -38,7 +38,11 @@
  * at most GDMA_BIG_BOUNCE_BYTES, so a large threshold does not cost 2 * threshold resident
  * bytes per request in flight; with the pool empty they are mapped. */
 #define GDMA_SMALL_COPY	      512u
-#define GDMA_BIG_BOUNCE_BYTES (64u * 1024)
+#define GDMA_BIG_BOUNCE_BYTES (128u * 1024)
+/* Copy segments a queue gathers for one grant copy call: the copy-ins of the chains of a batch
+ * (run at the batch's end) and the copy-outs of the requests completed before a publish (run
+ * at the publish). A full list is run early, which costs one more call, never correctness. */
+#define GDMA_PEND_SEGS 256u
 
 struct vxen_gdma {
 	atomic_uint refs;	       /* caller + rings + queues */
@@ -79,7 +83,9 @@ struct gdma_slot {
 	uint32_t pages; /* grant pages mapped for this request */
 	uint32_t n_out; /* valid entries of out[] */
 	uint32_t n_pins;
+	int copy_err;	  /* copy-in refused, found when the pending copy-ins ran (0: none) */
 	bool busy;
+	bool out_pending; /* unmapped; its copy-out waits for the next flush */
 	uint32_t big;		  /* big bounce buffer borrowed, GDMA_NONE if none */
 	uint32_t big_used;	  /* bytes of it planned */
 	uint8_t *bounce;	  /* q->bounce_per_slot bytes */
@@ -140,6 +146,11 @@ struct vxen_gdma_queue {
 	uint8_t *bounce_mem;
 	struct gdma_out_seg *out_mem;
 	uint32_t *pins_mem;
+	/* Pending grant copies (grant mode, BATCHED): see GDMA_PEND_SEGS. */
+	xengnttab_grant_copy_segment_t *pin_segs, *pout_segs;
+	uint32_t *pin_owner; /* slot index of each pending copy-in segment */
+	uint32_t n_pin, n_pout;
+	uint32_t pout_slots; /* slots waiting for the copy-out run, linked through next_free */
 	struct gdma_cache cache;
 	struct vxen_gdma_stats st;
 	struct vxen_ratelimit rl;
@@ -179,8 +190,18 @@ enum gdma_rej {
 int gdma_reject(vxen_gdma_queue *q, int err, enum gdma_rej why, uint64_t addr);
 
 /* gdma_grant.c */
+/* Map @req into @s. Its copy-in may be left pending: gdma_copy_in_run() does it, and sets
+ * s->copy_err if Xen refused it. */
 int gdma_grant_map(vxen_gdma_queue *q, struct gdma_slot *s, struct vxen_req *req);
-void gdma_grant_unmap(vxen_gdma_queue *q, struct gdma_slot *s, size_t written);
+/* Unmap @s and queue its copy-out. True if the slot must wait for gdma_copy_out_run() before
+ * it is free again (its bounce bytes are still to be copied). */
+bool gdma_grant_unmap(vxen_gdma_queue *q, struct gdma_slot *s, size_t written);
+/* Run the pending copy-ins (one call), marking the slots whose segments failed. */
+void gdma_copy_in_run(vxen_gdma_queue *q);
+/* Run the pending copy-outs (one call) and free the slots waiting for them; with @drop, free
+ * them without copying (teardown). */
+void gdma_copy_out_run(vxen_gdma_queue *q, bool drop);
+void gdma_grant_read_many(vxen_gdma_queue *q, struct vxen_vq_read *rd, unsigned int n);
 /* Largest read() in bytes and in pages (an indirect table of @size entries). */
 uint64_t gdma_read_max(const vxen_gdma_queue *q);
 uint32_t gdma_read_max_pages(const vxen_gdma_queue *q);

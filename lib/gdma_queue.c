@@ -23,6 +23,8 @@ struct gdma_slot *gdma_slot_get(vxen_gdma_queue *q)
 {
 	struct gdma_slot *s;
 
+	if (q->free_slot == GDMA_NONE && q->pout_slots != GDMA_NONE)
+		gdma_copy_out_run(q, false); /* slots kept only for their copy-out */
 	if (q->free_slot == GDMA_NONE)
 		return NULL;
 	s = &q->slots[q->free_slot];
@@ -34,6 +36,7 @@ struct gdma_slot *gdma_slot_get(vxen_gdma_queue *q)
 	s->n_pins = 0;
 	s->big = GDMA_NONE;
 	s->big_used = 0;
+	s->copy_err = 0;
 	return s;
 }
 
@@ -54,6 +57,8 @@ uint8_t *gdma_big_take(vxen_gdma_queue *q, struct gdma_slot *s, uint32_t need)
 	uint8_t *p;
 
 	if (s->big == GDMA_NONE) {
+		if (q->free_big == GDMA_NONE && q->pout_slots != GDMA_NONE)
+			gdma_copy_out_run(q, false); /* buffers kept only for their copy-out */
 		if (q->free_big == GDMA_NONE || need > q->big_size)
 			return NULL;
 		s->big = q->free_big;
@@ -167,18 +172,22 @@ static struct gdma_slot *req_slot(vxen_gdma_queue *q, const struct vxen_req *req
 {
 	struct gdma_slot *s = req->mem_priv;
 
-	if (!s || s < q->slots || s >= q->slots + q->size || !s->busy)
+	if (!s || s < q->slots || s >= q->slots + q->size || !s->busy || s->out_pending)
 		return NULL;
 	return s;
 }
 
+/* Unmap @s; its copy-out (grant mode) waits for the next flush, or is dropped with @written 0. */
 static void slot_release(vxen_gdma_queue *q, struct gdma_slot *s, size_t written)
 {
+	bool pending = false;
+
 	if (is_foreign(q))
 		gdma_foreign_unmap(q, s);
 	else
-		gdma_grant_unmap(q, s, written);
-	gdma_slot_put(q, s);
+		pending = gdma_grant_unmap(q, s, written);
+	if (!pending)
+		gdma_slot_put(q, s);
 	q->st.live_requests--;
 }
 
@@ -216,11 +225,65 @@ static int ops_read(void *payload, uint64_t addr, void *dst, size_t len)
 	return rc;
 }
 
+static void ops_read_many(void *payload, struct vxen_vq_read *rd, unsigned int n)
+{
+	vxen_gdma_queue *q = payload;
+
+	if (is_foreign(q) || q->g->cfg.strategy == VXEN_GDMA_PER_DESC) {
+		for (unsigned int i = 0; i < n; i++)
+			rd[i].result = ops_read(q, rd[i].addr, rd[i].dst, rd[i].len);
+		return;
+	}
+	q->st.reads += n;
+	gdma_grant_read_many(q, rd, n);
+	for (unsigned int i = 0; i < n; i++) {
+		if (!rd[i].result)
+			continue;
+		q->st.read_errors++;
+		vxen_log_guest(&q->rl, LOG_WARNING,
+			       "gdma: dom%u q%u: cannot read %u bytes at %#llx: %s", q->g->cfg.domid,
+			       q->index, rd[i].len, (unsigned long long)rd[i].addr,
+			       strerror(-rd[i].result));
+	}
+}
+
+/* The batch's copy-ins in one call; chains whose copy Xen refused are released and failed. */
+static void ops_map_many_end(void *payload, struct vxen_req *const *reqs, unsigned int n,
+			     int *res)
+{
+	vxen_gdma_queue *q = payload;
+
+	gdma_copy_in_run(q);
+	for (unsigned int i = 0; i < n; i++) {
+		struct gdma_slot *s = req_slot(q, reqs[i]);
+
+		res[i] = 0;
+		if (!s || !s->copy_err)
+			continue;
+		res[i] = gdma_reject(q, s->copy_err,
+				     s->copy_err == -ENOMEM ? GDMA_REJ_NOMEM : GDMA_REJ_FAULT, 0);
+		slot_release(q, s, 0);
+		reqs[i]->mem_priv = NULL;
+		q->st.requests--;
+	}
+}
+
+static void ops_flush(void *payload)
+{
+	vxen_gdma_queue *q = payload;
+
+	if (q->pout_slots != GDMA_NONE)
+		gdma_copy_out_run(q, false);
+}
+
 static const struct vxen_vq_mem_ops gdma_ops = {
 	.version = VXEN_VQ_MEM_OPS_VERSION,
 	.read = ops_read,
 	.map = ops_map,
 	.unmap = ops_unmap,
+	.read_many = ops_read_many,
+	.map_many_end = ops_map_many_end,
+	.flush = ops_flush,
 };
 
 VXEN_EXPORT const struct vxen_vq_mem_ops *vxen_gdma_mem_ops(void)
@@ -269,7 +332,14 @@ static int scratch_alloc(vxen_gdma_queue *q)
 	/* grefs of one map call: a chain's pages, or an indirect table read by PER_DESC */
 	q->refs = calloc(VXEN_MAX(c->max_chain_pages, gdma_read_max_pages(q)), sizeof(*q->refs));
 	q->segs = calloc(q->n_segs, sizeof(*q->segs));
-	return q->plan && q->refs && q->segs ? 0 : -ENOMEM;
+	if (!q->plan || !q->refs || !q->segs)
+		return -ENOMEM;
+	if (!c->copy_threshold || c->strategy != VXEN_GDMA_BATCHED)
+		return 0;
+	q->pin_segs = calloc(GDMA_PEND_SEGS, sizeof(*q->pin_segs));
+	q->pout_segs = calloc(GDMA_PEND_SEGS, sizeof(*q->pout_segs));
+	q->pin_owner = calloc(GDMA_PEND_SEGS, sizeof(*q->pin_owner));
+	return q->pin_segs && q->pout_segs && q->pin_owner ? 0 : -ENOMEM;
 }
 
 /*
@@ -330,6 +400,7 @@ static void pools_link(vxen_gdma_queue *q)
 	for (uint32_t i = 0; i < q->n_big; i++)
 		q->big_next[i] = i + 1 < q->n_big ? i + 1 : GDMA_NONE;
 	q->free_big = q->n_big ? 0 : GDMA_NONE;
+	q->pout_slots = GDMA_NONE;
 }
 
 static void pools_free(vxen_gdma_queue *q)
@@ -339,6 +410,9 @@ static void pools_free(vxen_gdma_queue *q)
 	free(q->plan);
 	free(q->refs);
 	free(q->segs);
+	free(q->pin_segs);
+	free(q->pout_segs);
+	free(q->pin_owner);
 	free(q->recs);
 	free(q->bounce_mem);
 	free(q->out_mem);
@@ -383,6 +457,9 @@ VXEN_EXPORT void vxen_gdma_queue_free(vxen_gdma_queue *q)
 	if (!q)
 		return;
 	g = q->g;
+	/* Copy-outs of requests never published: the guest will not look for them. */
+	q->n_pin = 0;
+	gdma_copy_out_run(q, true);
 	for (uint32_t i = 0; i < q->size; i++) {
 		if (!q->slots[i].busy)
 			continue;
@@ -398,15 +475,22 @@ VXEN_EXPORT void vxen_gdma_queue_free(vxen_gdma_queue *q)
 	gdma_unref(g);
 }
 
-VXEN_EXPORT bool vxen_gdma_queue_has_room(const vxen_gdma_queue *q)
+VXEN_EXPORT unsigned int vxen_gdma_queue_room(const vxen_gdma_queue *q)
 {
 	const struct vxen_gdma_config *c = &q->g->cfg;
 
-	if (q->free_slot == GDMA_NONE)
-		return false;
+	/* Slots waiting only for their copy-out are free for the asking (gdma_slot_get()). */
+	if (q->free_slot == GDMA_NONE && q->pout_slots == GDMA_NONE)
+		return 0;
 	if (c->mode == VXEN_GDMA_FOREIGN)
-		return true;
-	return q->st.live_pages + c->max_chain_pages <= c->max_queue_pages;
+		return q->size;
+	return (unsigned int)VXEN_MIN((uint64_t)q->size,
+				      (c->max_queue_pages - q->st.live_pages) / c->max_chain_pages);
+}
+
+VXEN_EXPORT bool vxen_gdma_queue_has_room(const vxen_gdma_queue *q)
+{
+	return vxen_gdma_queue_room(q) > 0;
 }
 
 VXEN_EXPORT void vxen_gdma_queue_flush(vxen_gdma_queue *q)

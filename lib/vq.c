@@ -32,6 +32,7 @@
 #include "internal.h"
 #include "vq_ring.h"
 
+#define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 struct vxen_vq {
@@ -63,8 +64,20 @@ struct vxen_vq {
 	unsigned int n_inflight;
 	struct vxen_req **inflight; /* per head: the request holding it, or NULL */
 	uint64_t *table;	    /* indirect scratch: size descriptors (INDIRECT only) */
+	/* Used elements pushed and not yet published, when the memory interface defers
+	 * copy-outs to flush(): they reach the shared ring after the flushed data, so a buffer
+	 * aliasing the used ring cannot overwrite them. NULL otherwise (written at push). */
+	uint32_t *used_stage;
 
-	const struct vxen_vq_mem_ops *mem;
+	/* The memory interface, copied at creation; a version 1 interface has no batch entry
+	 * points (NULL). */
+	int (*read)(void *payload, uint64_t addr, void *dst, size_t len);
+	int (*map)(void *payload, struct vxen_req *req);
+	void (*unmap)(void *payload, struct vxen_req *req, size_t written);
+	void (*read_many)(void *payload, struct vxen_vq_read *rd, unsigned int n);
+	void (*map_many_end)(void *payload, struct vxen_req *const *reqs, unsigned int n,
+			     int *res);
+	void (*flush)(void *payload);
 	void *mem_payload;
 	struct vxen_vq_stats stats;
 	struct vxen_ratelimit rl;
@@ -76,6 +89,14 @@ struct raw_desc {
 	uint32_t len;
 	uint16_t flags;
 	uint16_t next;
+};
+
+/* A chain about to be walked: its head and head descriptor (read once, when the head was a
+ * valid idle index), and its indirect table if a batch read it already. */
+struct chain_pre {
+	uint16_t head;
+	struct raw_desc first;
+	const struct vxen_vq_read *rd;
 };
 
 /* State of one chain walk. */
@@ -146,23 +167,44 @@ static int add_desc(struct walk *w, const struct raw_desc *d)
 	return 0;
 }
 
-/* Walk the indirect table described by @ind (the last descriptor of the direct part). */
-static int walk_indirect(struct vxen_vq *vq, struct walk *w, const struct raw_desc *ind)
+/* The checks an INDIRECT descriptor must pass before its table is read; NULL if it passes. */
+static const char *indirect_bad(const struct vxen_vq *vq, const struct raw_desc *ind)
+{
+	if (!vq->indirect)
+		return "indirect descriptor without VIRTIO_F_INDIRECT_DESC";
+	if (ind->flags & VXEN_VRING_DESC_F_NEXT)
+		return "indirect descriptor with NEXT";
+	if (ind->len == 0 || ind->len % VXEN_VRING_DESC_SIZE ||
+	    ind->len / VXEN_VRING_DESC_SIZE > vq->size)
+		return "bad indirect table length";
+	return NULL;
+}
+
+/*
+ * Walk the indirect table described by @ind (the last descriptor of the direct part). @rd is
+ * the table as a batch already read it, or NULL to read it now into vq->table (a batch never
+ * leaves a table to be read here while it keeps other tables in vq->table: see pop_many).
+ */
+static int walk_indirect(struct vxen_vq *vq, struct walk *w, const struct raw_desc *ind,
+			 const struct vxen_vq_read *rd)
 {
 	uint32_t n = ind->len / VXEN_VRING_DESC_SIZE;
+	const char *bad = indirect_bad(vq, ind);
+	const uint64_t *table = vq->table;
 	struct raw_desc d;
 	uint16_t i = 0;
 	int r;
 
-	if (!vq->indirect)
-		return fail(w, -EINVAL, "indirect descriptor without VIRTIO_F_INDIRECT_DESC");
-	if (ind->flags & VXEN_VRING_DESC_F_NEXT)
-		return fail(w, -EINVAL, "indirect descriptor with NEXT");
-	if (n == 0 || ind->len % VXEN_VRING_DESC_SIZE || n > vq->size)
-		return fail(w, -EINVAL, "bad indirect table length");
+	if (bad)
+		return fail(w, -EINVAL, bad);
 	if (w->n + n > w->req->desc_cap)
 		return fail(w, -E2BIG, "indirect table larger than the request's descriptor array");
-	r = vq->mem->read(vq->mem_payload, ind->addr, vq->table, ind->len);
+	if (rd) {
+		r = rd->result;
+		table = rd->dst;
+	} else {
+		r = vq->read(vq->mem_payload, ind->addr, vq->table, ind->len);
+	}
 	if (r)
 		return fail(w, mem_error(r), "indirect table unreadable");
 
@@ -170,7 +212,7 @@ static int walk_indirect(struct vxen_vq *vq, struct walk *w, const struct raw_de
 	for (uint32_t steps = 1;; steps++) {
 		if (steps > n)
 			return fail(w, -ELOOP, "descriptor loop in indirect table");
-		decode(vq->table[2 * i], vq->table[2 * i + 1], &d);
+		decode(table[2 * i], table[2 * i + 1], &d);
 		if (d.flags & VXEN_VRING_DESC_F_INDIRECT)
 			return fail(w, -EINVAL, "nested indirect table");
 		r = add_desc(w, &d);
@@ -184,19 +226,20 @@ static int walk_indirect(struct vxen_vq *vq, struct walk *w, const struct raw_de
 	}
 }
 
-/* Walk the chain starting at @head in the shared descriptor table. */
-static int walk_chain(struct vxen_vq *vq, struct walk *w, uint16_t head)
+/* Walk the chain of @pre in the shared descriptor table (its head descriptor already read). */
+static int walk_chain(struct vxen_vq *vq, struct walk *w, const struct chain_pre *pre)
 {
-	struct raw_desc d;
-	uint16_t i = head;
+	struct raw_desc d = pre->first;
+	uint16_t i = pre->head;
 	int r;
 
 	for (uint32_t steps = 1;; steps++) {
 		if (steps > vq->size)
 			return fail(w, -ELOOP, "descriptor loop");
-		read_shared_desc(vq, i, &d);
+		if (steps > 1)
+			read_shared_desc(vq, i, &d);
 		if (d.flags & VXEN_VRING_DESC_F_INDIRECT)
-			return walk_indirect(vq, w, &d);
+			return walk_indirect(vq, w, &d, steps == 1 ? pre->rd : NULL);
 		r = add_desc(w, &d);
 		if (r)
 			return r;
@@ -208,9 +251,11 @@ static int walk_chain(struct vxen_vq *vq, struct walk *w, uint16_t head)
 	}
 }
 
-/* Validate the chain at @head into @req, map it and mark it in flight. */
-static int take_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t head, const char **why)
+/* Validate the chain of @pre into @req, map it and mark it in flight. */
+static int take_chain(struct vxen_vq *vq, struct vxen_req *req, const struct chain_pre *pre,
+		      const char **why)
 {
+	uint16_t head = pre->head;
 	struct walk w = { .req = req };
 	int r;
 
@@ -219,7 +264,7 @@ static int take_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t head, c
 	else if (vq->inflight[head])
 		r = fail(&w, -EBUSY, "head already in flight");
 	else
-		r = walk_chain(vq, &w, head);
+		r = walk_chain(vq, &w, pre);
 	if (!r && w.n > req->desc_cap)
 		r = fail(&w, -E2BIG, "chain longer than the request's descriptor array");
 	if (!r && w.out_len + w.in_len > UINT32_MAX)
@@ -236,26 +281,51 @@ static int take_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t head, c
 	req->in_len = w.in_len;
 	req->n_out = 0;
 	req->n_in = 0;
-	r = vq->mem->map(vq->mem_payload, req);
+	r = vq->map(vq->mem_payload, req);
 	if (r) {
 		*why = "memory interface refused a buffer";
 		return mem_error(r);
 	}
 	vq->inflight[head] = req;
 	vq->n_inflight++;
-	vq->stats.popped++;
 	return 0;
+}
+
+/* Undo take_chain() for a request whose mapping failed at the batch's end (already released
+ * by the memory interface). */
+static void untake(struct vxen_vq *vq, const struct vxen_req *req)
+{
+	vq->inflight[req->head] = NULL;
+	vq->n_inflight--;
 }
 
 /* Fill the next used element. Visible to the driver only after vxen_vq_publish(). */
 static void write_used(struct vxen_vq *vq, uint16_t id, uint32_t len)
 {
-	uint32_t *e = vq->used_ring + 2 * (size_t)(vq->used_shadow & vq->mask);
+	size_t at = 2 * (size_t)(vq->used_shadow & vq->mask);
 
-	__atomic_store_n(&e[0], htole32(id), __ATOMIC_RELAXED);
-	__atomic_store_n(&e[1], htole32(len), __ATOMIC_RELAXED);
+	if (vq->used_stage) {
+		vq->used_stage[at] = id;
+		vq->used_stage[at + 1] = len;
+	} else {
+		__atomic_store_n(&vq->used_ring[at], htole32(id), __ATOMIC_RELAXED);
+		__atomic_store_n(&vq->used_ring[at + 1], htole32(len), __ATOMIC_RELAXED);
+	}
 	vq->used_shadow++;
 	vq->stats.pushed++;
+}
+
+/* Deferred copy-outs first, then the staged used elements (see used_stage). */
+static void flush_staged(struct vxen_vq *vq, uint16_t from, uint16_t to)
+{
+	vq->flush(vq->mem_payload);
+	for (uint16_t i = from; i != to; i++) {
+		size_t at = 2 * (size_t)(i & vq->mask);
+
+		__atomic_store_n(&vq->used_ring[at], htole32(vq->used_stage[at]), __ATOMIC_RELAXED);
+		__atomic_store_n(&vq->used_ring[at + 1], htole32(vq->used_stage[at + 1]),
+				 __ATOMIC_RELAXED);
+	}
 }
 
 static void count_rejection(struct vxen_vq_stats *st, int err)
@@ -320,34 +390,219 @@ static int fetch_avail(struct vxen_vq *vq)
 	return n;
 }
 
-VXEN_EXPORT int vxen_vq_pop(vxen_vq *vq, struct vxen_req *req)
+/*
+ * How many chains may be taken now (0 .. size): what the last avail.idx read showed, or a new
+ * read once that is consumed. -EPROTO on a broken queue.
+ */
+static int available(struct vxen_vq *vq)
 {
-	const char *why = NULL;
-	uint16_t head;
-	int r;
-
 	if (unlikely(vq->broken))
 		return -EPROTO;
 	/* One avail.idx read per batch: only when everything seen so far is consumed. */
-	if (vq->last_avail == vq->avail_shadow) {
-		r = fetch_avail(vq);
-		if (r <= 0)
-			return r;
-	}
-	head = le16toh(
-		__atomic_load_n(&vq->avail_ring[vq->last_avail & vq->mask], __ATOMIC_RELAXED));
-	vq->last_avail++;
+	if (vq->last_avail != vq->avail_shadow)
+		return (uint16_t)(vq->avail_shadow - vq->last_avail);
+	return fetch_avail(vq);
+}
+
+/* Take the next @n avail entries off the ring (their heads were read). */
+static void consume_avail(struct vxen_vq *vq, unsigned int n)
+{
+	vq->last_avail += n;
 	if (vq->event_idx && vq->kicks_on)
 		/* Kicks wanted: ask for one at the next chain (see vxen_vq_kicks_enable() for the
 		 * barrier that closes the race before sleeping). */
 		__atomic_store_n(vq->avail_event, htole16(vq->last_avail), __ATOMIC_RELAXED);
+}
 
-	r = take_chain(vq, req, head, &why);
+static uint16_t avail_head(const struct vxen_vq *vq, unsigned int ahead)
+{
+	uint16_t slot = (uint16_t)(vq->last_avail + ahead) & vq->mask;
+
+	return le16toh(__atomic_load_n(&vq->avail_ring[slot], __ATOMIC_RELAXED));
+}
+
+/* Read the head descriptor of @pre if its head is a valid idle index (else take_chain()
+ * rejects it without looking further). */
+static bool read_first(const struct vxen_vq *vq, struct chain_pre *pre)
+{
+	pre->rd = NULL;
+	if (pre->head >= vq->size || vq->inflight[pre->head])
+		return false;
+	read_shared_desc(vq, pre->head, &pre->first);
+	return true;
+}
+
+/* Finish a popped request: the memory interface's batch end for a batch of one. */
+static int map_end_one(struct vxen_vq *vq, struct vxen_req *req)
+{
+	int res = 0;
+
+	if (vq->map_many_end) {
+		vq->map_many_end(vq->mem_payload, &req, 1, &res);
+		if (res)
+			untake(vq, req);
+	}
+	return res ? mem_error(res) : 0;
+}
+
+VXEN_EXPORT int vxen_vq_pop(vxen_vq *vq, struct vxen_req *req)
+{
+	const char *why = "memory interface refused a buffer";
+	struct chain_pre pre;
+	int r = available(vq);
+
+	if (r <= 0)
+		return r;
+	pre.head = avail_head(vq, 0);
+	consume_avail(vq, 1);
+	read_first(vq, &pre);
+	r = take_chain(vq, req, &pre, &why);
+	if (!r)
+		r = map_end_one(vq, req);
 	if (unlikely(r)) {
-		reject(vq, head, r, why);
+		reject(vq, pre.head, r, why);
 		return r;
 	}
+	vq->stats.popped++;
 	return 1;
+}
+
+/* A batch being popped: the chains' heads and their indirect tables. */
+struct batch {
+	struct chain_pre pre[VXEN_VQ_POP_MANY_MAX];
+	struct vxen_vq_read rd[VXEN_VQ_POP_MANY_MAX];
+	unsigned int n_rd;
+	uint32_t table_used; /* bytes of vq->table given to rd[] */
+};
+
+/*
+ * Plan the table read of chain @j, whose head descriptor is INDIRECT. False if the batch must
+ * end before it: its table does not fit what is left of vq->table, or may not fit the request
+ * that will take it. @min_cap: smallest desc_cap of reqs[0 .. j], a bound for the request that
+ * takes chain j (it is one of those).
+ */
+static bool plan_table(const struct vxen_vq *vq, struct batch *b, unsigned int j,
+		       unsigned int min_cap)
+{
+	struct chain_pre *pre = &b->pre[j];
+	const struct raw_desc *d = &pre->first;
+	struct vxen_vq_read *rd;
+
+	if (indirect_bad(vq, d))
+		return true; /* rejected by the walk without a read */
+	if (d->len / VXEN_VRING_DESC_SIZE > min_cap || d->len > 16u * vq->size - b->table_used)
+		return j == 0; /* alone in its batch it reads into the empty vq->table, or is refused */
+	rd = &b->rd[b->n_rd++];
+	rd->addr = d->addr;
+	rd->dst = (uint8_t *)vq->table + b->table_used;
+	rd->len = d->len;
+	rd->result = -EFAULT;
+	b->table_used += d->len;
+	pre->rd = rd;
+	return true;
+}
+
+/* Read the tables planned for the batch: one read_many() call, or read() each. */
+static void read_tables(struct vxen_vq *vq, struct batch *b)
+{
+	if (!b->n_rd)
+		return;
+	if (vq->read_many) {
+		vq->read_many(vq->mem_payload, b->rd, b->n_rd);
+		return;
+	}
+	for (unsigned int i = 0; i < b->n_rd; i++)
+		b->rd[i].result = vq->read(vq->mem_payload, b->rd[i].addr, b->rd[i].dst,
+					   b->rd[i].len);
+}
+
+/* Phase 1: the heads and head descriptors of up to @n chains and their table reads. Returns
+ * how many chains the batch holds. */
+static unsigned int batch_plan(struct vxen_vq *vq, struct batch *b, struct vxen_req **reqs,
+			       unsigned int n)
+{
+	unsigned int min_cap = UINT32_MAX, j;
+
+	b->n_rd = 0;
+	b->table_used = 0;
+	for (j = 0; j < n; j++) {
+		struct chain_pre *pre = &b->pre[j];
+
+		min_cap = VXEN_MIN(min_cap, reqs[j]->desc_cap);
+		pre->head = avail_head(vq, j);
+		if (!read_first(vq, pre))
+			continue;
+		if (pre->first.flags & VXEN_VRING_DESC_F_INDIRECT) {
+			if (!plan_table(vq, b, j, min_cap))
+				break;
+		} else if (vq->indirect && (pre->first.flags & VXEN_VRING_DESC_F_NEXT)) {
+			/* It may end in a table of its own, read into vq->table during the walk:
+			 * it goes alone, in a batch that keeps nothing there. */
+			if (j == 0)
+				j = 1;
+			break;
+		}
+	}
+	return j;
+}
+
+/* Phase 3: the memory interface's batch end; failed chains are rejected, the others moved to
+ * the front of @reqs. Returns how many remain. */
+static unsigned int batch_end(struct vxen_vq *vq, struct vxen_req **reqs, unsigned int got,
+			      unsigned int *rej)
+{
+	int res[VXEN_VQ_POP_MANY_MAX];
+	unsigned int kept = 0;
+
+	if (!vq->map_many_end || !got)
+		return got;
+	vq->map_many_end(vq->mem_payload, reqs, got, res);
+	for (unsigned int i = 0; i < got; i++) {
+		struct vxen_req *req = reqs[i];
+
+		if (res[i]) {
+			untake(vq, req);
+			reject(vq, req->head, mem_error(res[i]), "memory interface refused a buffer");
+			(*rej)++;
+			continue;
+		}
+		reqs[i] = reqs[kept];
+		reqs[kept++] = req;
+	}
+	return kept;
+}
+
+VXEN_EXPORT int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned int n,
+				 unsigned int *rejected)
+{
+	unsigned int got = 0, rej = 0, k;
+	struct batch b;
+	int avail = available(vq);
+
+	if (rejected)
+		*rejected = 0;
+	if (avail <= 0)
+		return avail;
+	k = batch_plan(vq, &b, reqs, VXEN_MIN(VXEN_MIN(n, VXEN_VQ_POP_MANY_MAX), (unsigned)avail));
+	consume_avail(vq, k);
+	read_tables(vq, &b);
+	/* Phase 2: walk and map in ring order; a rejected chain leaves its request to the next. */
+	for (unsigned int j = 0; j < k; j++) {
+		const char *why = NULL;
+		int r = take_chain(vq, reqs[got], &b.pre[j], &why);
+
+		if (likely(!r)) {
+			got++;
+			continue;
+		}
+		reject(vq, b.pre[j].head, r, why);
+		rej++;
+	}
+	got = batch_end(vq, reqs, got, &rej);
+	vq->stats.popped += got;
+	if (rejected)
+		*rejected = rej;
+	return (int)got;
 }
 
 VXEN_EXPORT int vxen_vq_push(vxen_vq *vq, struct vxen_req *req, uint32_t written)
@@ -359,7 +614,7 @@ VXEN_EXPORT int vxen_vq_push(vxen_vq *vq, struct vxen_req *req, uint32_t written
 	if (written > req->in_len)
 		written = (uint32_t)req->in_len;
 	/* Unmap first: under Xen the guest revokes grants as soon as it sees the used entry. */
-	vq->mem->unmap(vq->mem_payload, req, written);
+	vq->unmap(vq->mem_payload, req, written);
 	vq->inflight[head] = NULL;
 	vq->n_inflight--;
 	write_used(vq, head, written);
@@ -374,6 +629,9 @@ VXEN_EXPORT bool vxen_vq_publish(vxen_vq *vq)
 
 	if (old == new_idx)
 		return false;
+	/* Written bytes the memory interface still holds reach the guest before the entries. */
+	if (vq->flush)
+		flush_staged(vq, old, new_idx);
 	/* Release: the used elements written by push are visible before the new index; pairs
 	 * with the driver's virtio_rmb() after it reads used.idx (virtqueue_get_buf_ctx_split). */
 	__atomic_store_n(vq->used_idx, htole16(new_idx), __ATOMIC_RELEASE);
@@ -461,8 +719,8 @@ VXEN_EXPORT uint16_t vxen_vq_index(const vxen_vq *vq)
 
 static bool mem_ops_ok(const struct vxen_vq_mem_ops *mem)
 {
-	return mem && mem->version == VXEN_VQ_MEM_OPS_VERSION && mem->read && mem->map &&
-	       mem->unmap;
+	return mem && (mem->version == 1 || mem->version == VXEN_VQ_MEM_OPS_VERSION) && mem->read &&
+	       mem->map && mem->unmap;
 }
 
 static bool config_ok(const struct vxen_vq_config *cfg)
@@ -510,9 +768,13 @@ VXEN_EXPORT int vxen_vq_new(vxen_vq **out, const struct vxen_vq_config *cfg)
 	vq->indirect = cfg->features & (1ull << VXEN_F_INDIRECT_DESC);
 	if (vq->indirect)
 		vq->table = malloc(VXEN_VRING_DESC_SIZE * (size_t)cfg->size);
-	if (!vq->inflight || (vq->indirect && !vq->table)) {
+	if (cfg->mem->version >= 2 && cfg->mem->flush)
+		vq->used_stage = malloc(2 * sizeof(uint32_t) * cfg->size);
+	if (!vq->inflight || (vq->indirect && !vq->table) ||
+	    (cfg->mem->version >= 2 && cfg->mem->flush && !vq->used_stage)) {
 		free(vq->inflight);
 		free(vq->table);
+		free(vq->used_stage);
 		free(vq);
 		return -ENOMEM;
 	}
@@ -522,7 +784,15 @@ VXEN_EXPORT int vxen_vq_new(vxen_vq **out, const struct vxen_vq_config *cfg)
 	vq->index = cfg->index;
 	vq->event_idx = cfg->features & (1ull << VXEN_F_EVENT_IDX);
 	vq->kicks_on = true;
-	vq->mem = cfg->mem;
+	vq->read = cfg->mem->read;
+	vq->map = cfg->mem->map;
+	vq->unmap = cfg->mem->unmap;
+	if (cfg->mem->version >= 2) {
+		/* Fields a version 1 caller's struct does not have. */
+		vq->read_many = cfg->mem->read_many;
+		vq->map_many_end = cfg->mem->map_many_end;
+		vq->flush = cfg->mem->flush;
+	}
 	vq->mem_payload = cfg->mem_payload;
 
 	/* The device owns the used ring header: start it as after a reset (no used entries,
@@ -544,11 +814,12 @@ VXEN_EXPORT void vxen_vq_free(vxen_vq *vq)
 
 		if (!req)
 			continue;
-		vq->mem->unmap(vq->mem_payload, req, 0);
+		vq->unmap(vq->mem_payload, req, 0);
 		vq->inflight[i] = NULL;
 		vq->n_inflight--;
 	}
 	free(vq->table);
+	free(vq->used_stage);
 	free(vq->inflight);
 	free(vq);
 }

@@ -371,6 +371,14 @@ void vxen_gdma_queue_attach(vxen_gdma_queue *q, struct vxen_vq_config *vcfg);
 bool vxen_gdma_queue_has_room(const vxen_gdma_queue *q);
 
 /**
+ * vxen_gdma_queue_room() - how many chains of the largest allowed size could be mapped now,
+ * one after the other (at most the queue size): what a device popping a batch with
+ * vxen_vq_pop_many() may ask for without any of them failing on max_queue_pages.
+ * vxen_gdma_queue_has_room() is vxen_gdma_queue_room() > 0. Queue thread only; does not log.
+ */
+unsigned int vxen_gdma_queue_room(const vxen_gdma_queue *q);
+
+/**
  * vxen_gdma_queue_flush() - foreign mode: unmap every cached bucket not used by a request in
  * flight; buckets in use are unmapped when their last request completes. Use when the guest's
  * memory map may have changed (an ioreq INVALIDATE). Grant mode: no effect.

@@ -9,7 +9,7 @@
  * mappings, and tests implement on plain memory. The same ring code therefore runs over Xen,
  * over test memory and under a fuzzer.
  *
- * Life of a request:
+ * Life of a request (vxen_vq_pop_many() takes several at once, with fewer crossings):
  *
  *	struct vxen_req *req = ...;            // caller-owned, arrays attached once
  *	int r = vxen_vq_pop(vq, req);          // 1: got one, 0: ring empty, <0: guest error
@@ -112,6 +112,14 @@ struct vxen_req {
 	void *priv;	/* free for the device / application */
 };
 
+/* One read of struct vxen_vq_mem_ops.read_many(). */
+struct vxen_vq_read {
+	uint64_t addr; /* device address */
+	void *dst;
+	uint32_t len;
+	int result; /* set by read_many(): 0 or -errno, as read() returns */
+};
+
 /*
  * struct vxen_vq_mem_ops - how a queue reaches buffer memory. Implemented by L2 (gdma) for Xen
  * and by tests on plain memory. Called only from the thread that pops/pushes the queue.
@@ -140,8 +148,35 @@ struct vxen_vq_mem_ops {
 	 * mapping that cannot be released is the memory interface's to log and account.
 	 */
 	void (*unmap)(void *payload, struct vxen_req *req, size_t written);
+
+	/* ---- Version 2: batching across chains. Each may be NULL. ---- */
+	/*
+	 * read_many - do @n reads at once (the indirect tables of the chains of one
+	 * vxen_vq_pop_many(): one grant copy call for all of them). Sets each entry's result
+	 * to what read() would have returned for it. NULL: read() is called for each.
+	 */
+	void (*read_many)(void *payload, struct vxen_vq_read *rd, unsigned int n);
+	/*
+	 * map_many_end - vxen_vq_pop_many() maps the chains of a batch with map() and then calls
+	 * this once with every chain map() accepted. Between the first map() of the batch and
+	 * this call, map() may leave work pending (the copy-in of small buffers, done here for
+	 * all chains with one call). Sets @res[i] to 0, or to a map() error for a chain that
+	 * failed now, which the interface must already have released completely (as a failed
+	 * map()). NULL: map() finishes every chain itself. Single vxen_vq_pop() calls it too,
+	 * with n = 1, right after map().
+	 */
+	void (*map_many_end)(void *payload, struct vxen_req *const *reqs, unsigned int n,
+			     int *res);
+	/*
+	 * flush - unmap() may defer copying written bytes back to the guest until flush();
+	 * vxen_vq_publish() calls flush() before it stores used.idx, so the data is in guest
+	 * memory before the driver can see the used entries. vxen_vq_free() does not call it:
+	 * entries that were never published are dropped with their data (the memory interface
+	 * discards what is pending when it is freed). NULL: unmap() finishes everything itself.
+	 */
+	void (*flush)(void *payload);
 };
-#define VXEN_VQ_MEM_OPS_VERSION 1
+#define VXEN_VQ_MEM_OPS_VERSION 2
 
 enum vxen_vq_layout {
 	VXEN_VQ_SPLIT = 0,
@@ -212,6 +247,31 @@ void vxen_vq_free(vxen_vq *vq);
  * A caller that wants to serve other queues fairly pops a bounded number of chains per turn.
  */
 int vxen_vq_pop(vxen_vq *vq, struct vxen_req *req);
+
+/* Most chains one vxen_vq_pop_many() call takes. */
+#define VXEN_VQ_POP_MANY_MAX 64u
+
+/**
+ * vxen_vq_pop_many() - take up to @n available chains at once: the batched vxen_vq_pop().
+ * @reqs: @n caller-owned requests, none in flight. On return reqs[0 .. result) are the popped
+ *        requests, in ring order; the function may reorder the pointers of the array (not the
+ *        requests themselves), so a caller finds its requests again through the pointers.
+ * @n: at most VXEN_VQ_POP_MANY_MAX (larger values are clamped).
+ * @rejected: if non-NULL, receives how many chains were rejected and consumed in this call
+ *            (their used entries await the next publish, exactly as for vxen_vq_pop()).
+ *
+ * Validation, rejection, counting and logging are those of vxen_vq_pop(), chain by chain. What
+ * differs is the cost: the indirect tables of all the chains are read with one
+ * read_many() call, and a memory interface with map_many_end() copies the small buffers of all
+ * the chains in with one call (under Xen: one grant copy for the batch instead of two per
+ * request). A batch ends early (fewer than @n chains although more are available) at a chain
+ * whose indirect table no longer fits the queue's table scratch, and around a direct chain of
+ * several descriptors on a queue with INDIRECT_DESC (it could end in an indirect table that has
+ * to be read on its own); the next call continues there.
+ * Returns the number of requests popped (0 if nothing was available or every chain taken was
+ * rejected; see @rejected), or -EPROTO if the queue is broken and nothing was popped.
+ */
+int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned int n, unsigned int *rejected);
 
 /**
  * vxen_vq_push() - complete a request: unmap its buffers, then write its used entry.

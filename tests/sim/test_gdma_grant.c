@@ -395,8 +395,8 @@ START_TEST(crossing__default_threshold_blk_write_costs_no_map_and_two_copies)
 }
 END_TEST
 
-/* gdma.h: a per-queue pool of at most 64 KiB of threshold-sized buffers, one per request. */
-#define BIG_POOL (64 * 1024 / 4096)
+/* gdma.h: a per-queue pool of at most 128 KiB of threshold-sized buffers, one per request. */
+#define BIG_POOL (128 * 1024 / 4096)
 
 START_TEST(grant__page_sized_buffers_beyond_the_bounce_pool_are_mapped)
 {
@@ -599,12 +599,12 @@ static void *thr_run(void *arg)
 
 		r.r.desc = r.d;
 		r.r.iov = r.iov;
-		if (w.ops->map(t->q, &r.r) || !has_pattern(r.iov[0].iov_base, 16, 0x40)) {
+		if (mem_map(t->q, &r.r) || !has_pattern(r.iov[0].iov_base, 16, 0x40)) {
 			t->failures++;
 			continue;
 		}
 		*(uint8_t *)r.iov[2].iov_base = (uint8_t)i;
-		w.ops->unmap(t->q, &r.r, 4097);
+		mem_unmap(t->q, &r.r, 4097);
 	}
 	return NULL;
 }

@@ -155,14 +155,32 @@ static inline bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
 	return true;
 }
 
+/* What vxen_vq_pop() does with a memory interface: map(), then the batch end for one chain. */
+static inline int mem_map(vxen_gdma_queue *q, struct vxen_req *r)
+{
+	struct vxen_req *one = r;
+	int rc = w.ops->map(q, r), res = 0;
+
+	if (!rc)
+		w.ops->map_many_end(q, &one, 1, &res);
+	return rc ? rc : res;
+}
+
+/* What vxen_vq_push() and vxen_vq_publish() do: unmap(), then flush the copy-out. */
+static inline void mem_unmap(vxen_gdma_queue *q, struct vxen_req *r, size_t written)
+{
+	w.ops->unmap(q, r, written);
+	w.ops->flush(q);
+}
+
 static inline int do_map(struct treq *t)
 {
-	return w.ops->map(w.q, &t->r);
+	return mem_map(w.q, &t->r);
 }
 
 static inline void do_unmap(struct treq *t, size_t written)
 {
-	w.ops->unmap(w.q, &t->r, written);
+	mem_unmap(w.q, &t->r, written);
 }
 
 /* Nothing of the guest is mapped by us, in Xen's view and in ours. */

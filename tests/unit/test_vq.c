@@ -527,8 +527,12 @@ START_TEST(vq__new_rejects_bad_versions_layouts_and_ops)
 	ops.map = NULL;
 	ck_assert_int_eq(try_new(cfg), -EINVAL);
 	ops = *vxen_vq_plain_mem_ops();
-	ops.version = 2;
+	ops.version = VXEN_VQ_MEM_OPS_VERSION + 1;
 	ck_assert_int_eq(try_new(cfg), -EINVAL);
+	ops.version = 0;
+	ck_assert_int_eq(try_new(cfg), -EINVAL);
+	ops.version = 1; /* the interface before the batch entry points: still accepted */
+	ck_assert_int_eq(try_new(cfg), 0);
 }
 END_TEST
 
