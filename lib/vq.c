@@ -251,9 +251,45 @@ static int walk_chain(struct vxen_vq *vq, struct walk *w, const struct chain_pre
 	}
 }
 
-/* Validate the chain of @pre into @req, map it and mark it in flight. */
-static int take_chain(struct vxen_vq *vq, struct vxen_req *req, const struct chain_pre *pre,
-		      const char **why)
+/*
+ * The common chain of one direct descriptor (network frames, console and rng buffers) without
+ * the walk: the same checks, outcome and request fields as walk_chain() gives it.
+ */
+static void take_single(struct vxen_req *req, const struct raw_desc *d)
+{
+	bool wr = d->flags & VXEN_VRING_DESC_F_WRITE;
+
+	req->desc[0] = (struct vxen_desc){ .addr = d->addr,
+					   .len = d->len,
+					   .flags = wr ? VXEN_DESC_F_WRITE : 0 };
+	req->n_desc = 1;
+	req->n_out_desc = !wr;
+	req->out_len = wr ? 0 : d->len;
+	req->in_len = wr ? d->len : 0;
+}
+
+/* Map a validated chain and mark it in flight. */
+static inline int map_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t head,
+			    const char **why)
+{
+	int r;
+
+	req->head = head;
+	req->n_out = 0;
+	req->n_in = 0;
+	r = vq->map(vq->mem_payload, req);
+	if (unlikely(r)) {
+		*why = "memory interface refused a buffer";
+		return mem_error(r);
+	}
+	vq->inflight[head] = req;
+	vq->n_inflight++;
+	return 0;
+}
+
+/* Validate any chain of @pre into @req (the general walk). */
+static __attribute__((noinline)) int take_walk(struct vxen_vq *vq, struct vxen_req *req,
+					       const struct chain_pre *pre, const char **why)
 {
 	uint16_t head = pre->head;
 	struct walk w = { .req = req };
@@ -273,22 +309,25 @@ static int take_chain(struct vxen_vq *vq, struct vxen_req *req, const struct cha
 		*why = w.why;
 		return r;
 	}
-
-	req->head = head;
 	req->n_desc = w.n;
 	req->n_out_desc = w.n_out;
 	req->out_len = w.out_len;
 	req->in_len = w.in_len;
-	req->n_out = 0;
-	req->n_in = 0;
-	r = vq->map(vq->mem_payload, req);
-	if (r) {
-		*why = "memory interface refused a buffer";
-		return mem_error(r);
+	return map_chain(vq, req, head, why);
+}
+
+/* Validate the chain of @pre into @req, map it and mark it in flight. */
+static inline int take_chain(struct vxen_vq *vq, struct vxen_req *req,
+			     const struct chain_pre *pre, const char **why)
+{
+	uint16_t head = pre->head;
+
+	if (likely(head < vq->size && !vq->inflight[head] && req->desc_cap &&
+		   !(pre->first.flags & (VXEN_VRING_DESC_F_NEXT | VXEN_VRING_DESC_F_INDIRECT)))) {
+		take_single(req, &pre->first);
+		return map_chain(vq, req, head, why);
 	}
-	vq->inflight[head] = req;
-	vq->n_inflight++;
-	return 0;
+	return take_walk(vq, req, pre, why);
 }
 
 /* Undo take_chain() for a request whose mapping failed at the batch's end (already released
@@ -300,7 +339,7 @@ static void untake(struct vxen_vq *vq, const struct vxen_req *req)
 }
 
 /* Fill the next used element. Visible to the driver only after vxen_vq_publish(). */
-static void write_used(struct vxen_vq *vq, uint16_t id, uint32_t len)
+static inline void write_used(struct vxen_vq *vq, uint16_t id, uint32_t len)
 {
 	size_t at = 2 * (size_t)(vq->used_shadow & vq->mask);
 

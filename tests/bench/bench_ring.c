@@ -231,12 +231,16 @@ static const struct vxen_vq_mem_ops trivial_ops = {
 	.unmap = trivial_unmap,
 };
 
+#define BATCH VXEN_VQ_POP_MANY_MAX
+
 struct lib {
 	vxen_vq *vq;
 	struct vxen_vq_plain_mem pm;
-	struct vxen_req req;
-	struct vxen_desc d[MAXSEG];
-	struct iovec iov[MAXSEG];
+	struct vxen_req req[BATCH];
+	struct vxen_req *reqs[BATCH];
+	struct vxen_desc d[BATCH][MAXSEG];
+	struct iovec iov[BATCH][MAXSEG];
+	bool single; /* vxen_vq_pop() one at a time instead of vxen_vq_pop_many() */
 };
 
 static int lib_new(struct lib *b, struct layout *l, bool trivial)
@@ -253,22 +257,32 @@ static int lib_new(struct lib *b, struct layout *l, bool trivial)
 	c.used = (void *)l->used;
 	c.mem = trivial ? &trivial_ops : vxen_vq_plain_mem_ops();
 	c.mem_payload = trivial ? (void *)l->mem : (void *)&b->pm;
-	b->req = (struct vxen_req){
-		.desc = b->d, .desc_cap = MAXSEG, .iov = b->iov, .iov_cap = MAXSEG
-	};
+	for (unsigned int i = 0; i < BATCH; i++) {
+		b->req[i] = (struct vxen_req){
+			.desc = b->d[i], .desc_cap = MAXSEG, .iov = b->iov[i], .iov_cap = MAXSEG
+		};
+		b->reqs[i] = &b->req[i];
+	}
 	if (vxen_vq_new(&b->vq, &c))
 		return -EINVAL;
 	vxen_vq_kicks_disable(b->vq);
 	return 0;
 }
 
+/* The device layer's way: pop a batch, complete it, publish once per batch of the ring. */
 static uint64_t lib_batch(struct lib *b, int *err)
 {
 	uint64_t t0 = bench_now_ns();
 	int r;
 
-	while ((r = vxen_vq_pop(b->vq, &b->req)) == 1)
-		vxen_vq_push(b->vq, &b->req, 0);
+	if (b->single) {
+		while ((r = vxen_vq_pop(b->vq, &b->req[0])) == 1)
+			vxen_vq_push(b->vq, &b->req[0], 0);
+	} else {
+		while ((r = vxen_vq_pop_many(b->vq, b->reqs, BATCH, NULL)) > 0)
+			for (int i = 0; i < r; i++)
+				vxen_vq_push(b->vq, b->reqs[i], 0);
+	}
 	vxen_vq_publish(b->vq);
 	if (r < 0)
 		*err = r;
@@ -290,46 +304,53 @@ static double round_run(struct layout *l, struct lib *b, struct floor *f, double
 	return (double)ns / (double)chains;
 }
 
+/* The library's consumers, then the floor (index NLIB). */
+#define NLIB 3
+static const char *const lib_name[NLIB + 1] = { "lib", "lib_single", "lib_trivial_mem", "floor" };
+
 static int ring_point(unsigned int k, bool indirect)
 {
 	const char *kind = indirect ? "indirect" : "direct";
-	double best[3] = { 1e18, 1e18, 1e18 }, secs = bench_opts.micro_duration / ROUNDS / 3;
-	struct layout l[3];
-	struct floor f = { .l = &l[2] };
-	struct lib b[2] = { 0 };
+	double best[NLIB + 1], secs = bench_opts.micro_duration / ROUNDS / (NLIB + 1);
+	struct layout l[NLIB + 1];
+	struct floor f = { .l = &l[NLIB] };
+	static struct lib b[NLIB];
 	int err = 0;
 
-	for (int i = 0; i < 3; i++)
+	memset(b, 0, sizeof(b));
+	for (int i = 0; i <= NLIB; i++) {
+		best[i] = 1e18;
 		if (layout_new(&l[i], k, indirect))
 			err = -ENOMEM;
-	for (int i = 0; i < 2 && !err; i++)
-		err = lib_new(&b[i], &l[i], i == 1);
-	/* Warm up (caches, branch predictors), then alternate: library, library on the trivial
-	 * memory interface, floor. */
-	for (int i = 0; i < 3 && !err; i++)
-		round_run(&l[i], i < 2 ? &b[i] : NULL, &f, secs / 4, &err);
+	}
+	for (int i = 0; i < NLIB && !err; i++) {
+		err = lib_new(&b[i], &l[i], i == 2);
+		b[i].single = i == 1;
+	}
+	/* Warm up (caches, branch predictors), then alternate between the consumers. */
+	for (int i = 0; i <= NLIB && !err; i++)
+		round_run(&l[i], i < NLIB ? &b[i] : NULL, &f, secs / 4, &err);
 	for (int r = 0; r < ROUNDS && !err; r++)
-		for (int i = 0; i < 3; i++) {
-			double ns = round_run(&l[i], i < 2 ? &b[i] : NULL, &f, secs, &err);
+		for (int i = 0; i <= NLIB; i++) {
+			double ns = round_run(&l[i], i < NLIB ? &b[i] : NULL, &f, secs, &err);
 
 			best[i] = ns < best[i] ? ns : best[i];
 		}
-	for (int i = 0; i < 2 && !err; i++)
+	for (int i = 0; i < NLIB && !err; i++)
 		if (vxen_vq_stats(b[i].vq)->rejected)
 			err = -EPROTO;
 	if (err) {
 		fprintf(stderr, "ring: %s\n", strerror(-err));
 	} else {
-		bench_putf(best[0], "ns", "ring_pop_push_%udesc_%s.lib.ns_per_op", k, kind);
-		bench_putf(best[1], "ns", "ring_pop_push_%udesc_%s.lib_trivial_mem.ns_per_op", k,
-			   kind);
-		bench_putf(best[2], "ns", "ring_pop_push_%udesc_%s.floor.ns_per_op", k, kind);
-		bench_putf(best[0] / best[2], "x", "ring_pop_push_%udesc_%s.ratio_to_floor", k,
+		for (int i = 0; i <= NLIB; i++)
+			bench_putf(best[i], "ns", "ring_pop_push_%udesc_%s.%s.ns_per_op", k, kind,
+				   lib_name[i]);
+		bench_putf(best[0] / best[NLIB], "x", "ring_pop_push_%udesc_%s.ratio_to_floor", k,
 			   kind);
 	}
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < NLIB; i++)
 		vxen_vq_free(b[i].vq);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i <= NLIB; i++)
 		free(l[i].mem);
 	return err;
 }
