@@ -24,32 +24,17 @@
 # library was built with, which must then come first in the consumer too)
 # (gcc: a GCC for list-public-functions.sh, which needs -aux-info; cc: the consumers' compiler)
 # The work directory ($TMPDIR/vxen-install.*) is kept after a failure for inspection.
+# Argument parsing, reporting and the install step are tests/lib/install-prefix.sh's.
+# shellcheck disable=SC2154 # arg_*, work, fail: set by parse_args and make_work
 set -eu
 
+me=install-and-consume
+# shellcheck source=../lib/install-prefix.sh
+. "$(dirname "$0")/../lib/install-prefix.sh"
 arg_gcc=gcc
 arg_cflags=
-for kv in "$@"; do
-	v=${kv#*=}
-	case "$kv" in
-	build=*) arg_build=$v ;;
-	source=*) arg_source=$v ;;
-	version=*) arg_version=$v ;;
-	cc=*) arg_cc=$v ;;
-	gcc=*) arg_gcc=$v ;;
-	cmake=*) arg_cmake=$v ;;
-	libdir=*) arg_libdir=$v ;;
-	includedir=*) arg_includedir=$v ;;
-	bindir=*) arg_bindir=$v ;;
-	mandir=*) arg_mandir=$v ;;
-	xensim=*) arg_xensim=$v ;;
-	man=*) arg_man=$v ;;
-	cflags=*) arg_cflags=$v ;;
-	*) echo "install-and-consume: unknown argument '$kv'" >&2; exit 2 ;;
-	esac
-done
-for a in build source version cc cmake libdir includedir bindir mandir xensim man; do
-	eval "[ -n \"\${arg_$a:-}\" ]" || { echo "install-and-consume: $a= missing" >&2; exit 2; }
-done
+parse_args "build source version cc gcc cmake libdir includedir bindir mandir xensim man cflags" "$@"
+require_args build source version cc cmake libdir includedir bindir mandir xensim man
 build=$(cd "$arg_build" && pwd)
 src=$(cd "$arg_source" && pwd)
 version=$arg_version cc=$arg_cc gcc=$arg_gcc cmake=$arg_cmake
@@ -57,36 +42,10 @@ libdir=$arg_libdir incdir=$arg_includedir bindir=$arg_bindir mandir=$arg_mandir
 cflags=$arg_cflags
 major=${version%%.*}
 
-# Outside the build and source trees, so that a path leaking into an installed file is seen.
-work=$(mktemp -d "${TMPDIR:-/tmp}/vxen-install.XXXXXX")
-P=$work/prefix
-fail=0
-problem() {
-	echo "install-and-consume: $*" >&2
-	fail=1
-}
-step() {
-	echo "install-and-consume: $*"
-}
-die_if_failed() {
-	if [ $fail -ne 0 ]; then
-		echo "install-and-consume: FAILED (work directory kept: $work)" >&2
-		exit 1
-	fi
-}
-run_logged() { # LOG CMD...: run, show the log on failure
-	log=$1
-	shift
-	if ! "$@" >"$log" 2>&1; then
-		tail -n 40 "$log" >&2
-		return 1
-	fi
-}
+make_work vxen-install.XXXXXX
 
 # ---- 1. install and check the tree ------------------------------------------------------------
-step "cmake --install $build --prefix $P"
-run_logged "$work/install.log" "$cmake" --install "$build" --prefix "$P" ||
-	{ problem "cmake --install failed"; die_if_failed; }
+install_prefix "$cmake" "$build"
 
 L=$P/$libdir
 (cd "$src/include/virtio-xen" && ls ./*.h) >"$work/src-headers"

@@ -26,65 +26,28 @@
 #     build=DIR source=DIR cc=CC cmake=CMAKE libdir=REL bindir=REL sbindir=REL mandir=REL
 #     unitdir=REL|"" [cflags=FLAGS]
 # The work directory ($TMPDIR/vxen-guide.*) is kept after a failure for inspection.
+# Argument parsing, reporting and the install step are tests/lib/install-prefix.sh's.
+# shellcheck disable=SC2154 # arg_*, work, fail: set by parse_args and make_work
 set -eu
 
+me=new-user
+# shellcheck source=../lib/install-prefix.sh
+. "$(dirname "$0")/../lib/install-prefix.sh"
 arg_cflags=''
 arg_unitdir=''
-for kv in "$@"; do
-	v=${kv#*=}
-	case "$kv" in
-	build=*) arg_build=$v ;;
-	source=*) arg_source=$v ;;
-	cc=*) arg_cc=$v ;;
-	cmake=*) arg_cmake=$v ;;
-	libdir=*) arg_libdir=$v ;;
-	bindir=*) arg_bindir=$v ;;
-	sbindir=*) arg_sbindir=$v ;;
-	mandir=*) arg_mandir=$v ;;
-	unitdir=*) arg_unitdir=$v ;;
-	cflags=*) arg_cflags=$v ;;
-	*) echo "new-user: unknown argument '$kv'" >&2; exit 2 ;;
-	esac
-done
-for a in build source cc cmake libdir bindir sbindir mandir; do
-	eval "[ -n \"\${arg_$a:-}\" ]" || { echo "new-user: $a= missing" >&2; exit 2; }
-done
+parse_args "build source cc cmake libdir bindir sbindir mandir unitdir cflags" "$@"
+require_args build source cc cmake libdir bindir sbindir mandir
 build=$(cd "$arg_build" && pwd)
 src=$(cd "$arg_source" && pwd)
 guide=$src/doc/writing-a-backend.md
 extract=$src/tests/guide/extract-block.sh
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/vxen-guide.XXXXXX")
-P=$work/prefix
+make_work vxen-guide.XXXXXX
 L=$P/$arg_libdir
 S=$P/$arg_sbindir
-fail=0
-problem() {
-	echo "new-user: $*" >&2
-	fail=1
-}
-step() {
-	echo "new-user: $*"
-}
-die_if_failed() {
-	if [ $fail -ne 0 ]; then
-		echo "new-user: FAILED (work directory kept: $work)" >&2
-		exit 1
-	fi
-}
-run_logged() { # LOG CMD...: run, show the log on failure
-	log=$1
-	shift
-	if ! "$@" >"$log" 2>&1; then
-		tail -n 40 "$log" >&2
-		return 1
-	fi
-}
 
 # ---- 1. install ---------------------------------------------------------------------------------
-step "cmake --install $build --prefix $P"
-run_logged "$work/install.log" "$arg_cmake" --install "$build" --prefix "$P" ||
-	{ problem "cmake --install failed"; die_if_failed; }
+install_prefix "$arg_cmake" "$build"
 for f in "$L/pkgconfig/virtio-xen.pc" "$L/pkgconfig/xensim.pc" "$S/virtio-xen-rng"; do
 	[ -e "$f" ] || problem "not installed: ${f#"$P"/}"
 done

@@ -231,7 +231,7 @@ struct world {
 	xensim *x;
 	uint32_t domid;
 	xensim_guest *g;
-	struct hw_loop *loop;
+	struct testloop *loop;
 	vxen_dev *dev;
 	vxen_backend *be;
 	int fds;
@@ -264,14 +264,14 @@ static void do_dev_create(void *arg)
 	cfg.irq = (struct vxen_irq){ .kind = VXEN_IRQ_SPI, .line = IRQ };
 	cfg.grants = w->s != FS_FOREIGN;
 	cfg.drain_timeout_ms = 500;
-	c->r = vxen_loop_dev_new(hw_loop_loop(w->loop), &w->dev, &frng_ops, &cfg, NULL);
+	c->r = vxen_loop_dev_new(testloop_loop(w->loop), &w->dev, &frng_ops, &cfg, NULL);
 }
 
 static void do_dev_free(void *arg)
 {
 	struct world *w = arg;
 
-	vxen_loop_dev_free(hw_loop_loop(w->loop), w->dev);
+	vxen_loop_dev_free(testloop_loop(w->loop), w->dev);
 	w->dev = NULL;
 }
 
@@ -291,7 +291,7 @@ static void do_be_new(void *arg)
 
 	cfg.virtio_ids = ids;
 	cfg.nr_virtio_ids = 1;
-	c->r = vxen_backend_new(&c->w->be, hw_loop_loop(c->w->loop), &cfg, &ops, NULL);
+	c->r = vxen_backend_new(&c->w->be, testloop_loop(c->w->loop), &cfg, &ops, NULL);
 }
 
 static void do_be_devices(void *arg)
@@ -446,7 +446,7 @@ static void world_up(struct world *w, enum fs_scenario s)
 	ck_assert_int_eq(xensim_domain_create(w->x, &dc, &w->domid), 0);
 	ck_assert_int_eq(xensim_guest_attach(&w->g, w->x, w->domid), 0);
 	xensim_guest_set_timeout(w->g, GTMO);
-	w->loop = hw_loop_start();
+	ck_assert_int_eq(testloop_start(&w->loop), 0);
 	if (s == FS_XENSTORE) {
 		struct xensim_virtio_dev d = XENSIM_VIRTIO_DEV_INIT;
 		struct xensim_counters c;
@@ -484,7 +484,7 @@ static void assert_nothing_live(struct world *w, const char *what)
 
 static void world_down(struct world *w, const char *what)
 {
-	hw_loop_stop(w->loop);
+	testloop_stop(w->loop);
 	ck_assert_int_eq(xensim_fault_clear(w->x), 0);
 	assert_nothing_live(w, what);
 	xensim_guest_detach(w->g);
@@ -499,7 +499,7 @@ static void wait_backend_device(struct world *w)
 
 	/* One fault costs at most one retry back-off (50 ms): 500 ms is plenty. */
 	for (int t = 0; t < 500; t++) {
-		hw_loop_call(w->loop, do_be_devices, &c);
+		testloop_call(w->loop, do_be_devices, &c);
 		if (c.r == 1)
 			return;
 		usleep(1000);
@@ -520,7 +520,7 @@ static struct result run(enum fs_scenario s, enum xensim_op op, unsigned int nth
 	c.w = &w;
 	if (nth)
 		ck_assert_int_eq(xensim_fault_inject(w.x, op, nth, err), 0);
-	hw_loop_call(w.loop, s == FS_XENSTORE ? do_be_new : do_dev_create, &c);
+	testloop_call(w.loop, s == FS_XENSTORE ? do_be_new : do_dev_create, &c);
 	res.create_err = c.r;
 	if (!c.r) {
 		if (s == FS_XENSTORE)
@@ -528,9 +528,9 @@ static struct result run(enum fs_scenario s, enum xensim_op op, unsigned int nth
 		res.guest_err = s == FS_FOREIGN ? guest_foreign(&w) : guest_grant(&w);
 	}
 	if (w.dev)
-		hw_loop_call(w.loop, do_dev_free, &w);
+		testloop_call(w.loop, do_dev_free, &w);
 	if (w.be)
-		hw_loop_call(w.loop, do_be_free, &w);
+		testloop_call(w.loop, do_be_free, &w);
 	res.calls = fs_calls(op) - before;
 	world_down(&w, what);
 	return res;

@@ -7,7 +7,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,132 +24,31 @@
 /* ------------------------------------------------------------------------------------------ */
 /* The backend thread                                                                          */
 
-struct hw_loop {
-	pthread_t th;
-	vxen_loop *loop;
-	int callfd;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	void (*fn)(void *);
-	void *arg;
-	bool ready, done;
-	int err;
-	int blockfd; /* hw_block(): the callback sleeps reading this eventfd */
-};
-
-static void on_call(vxen_loop *loop, int fd, uint32_t events, void *payload)
-{
-	struct hw_loop *l = payload;
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) != sizeof(v))
-		return;
-	l->fn(l->arg);
-	pthread_mutex_lock(&l->lock);
-	l->done = true;
-	pthread_cond_broadcast(&l->cond);
-	pthread_mutex_unlock(&l->lock);
-}
-
-static void *loop_main(void *arg)
-{
-	struct hw_loop *l = arg;
-	int r = vxen_loop_new(&l->loop);
-
-	if (!r)
-		r = vxen_loop_add_fd(l->loop, l->callfd, EPOLLIN, on_call, l);
-	pthread_mutex_lock(&l->lock);
-	l->err = r;
-	l->ready = true;
-	pthread_cond_broadcast(&l->cond);
-	pthread_mutex_unlock(&l->lock);
-	if (!r)
-		vxen_loop_run(l->loop);
-	return NULL;
-}
-
-struct hw_loop *hw_loop_start(void)
-{
-	struct hw_loop *l = calloc(1, sizeof(*l));
-
-	ck_assert_ptr_nonnull(l);
-	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->cond, NULL);
-	l->callfd = eventfd(0, EFD_CLOEXEC);
-	l->blockfd = eventfd(0, EFD_CLOEXEC);
-	ck_assert_int_ge(l->callfd, 0);
-	ck_assert_int_ge(l->blockfd, 0);
-	ck_assert_int_eq(pthread_create(&l->th, NULL, loop_main, l), 0);
-	pthread_mutex_lock(&l->lock);
-	while (!l->ready)
-		pthread_cond_wait(&l->cond, &l->lock);
-	pthread_mutex_unlock(&l->lock);
-	ck_assert_int_eq(l->err, 0);
-	return l;
-}
-
-static void loop_post(struct hw_loop *l, void (*fn)(void *), void *arg, bool wait)
-{
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&l->lock);
-	l->fn = fn;
-	l->arg = arg;
-	l->done = false;
-	ck_assert_int_eq(write(l->callfd, &one, sizeof(one)), sizeof(one));
-	while (wait && !l->done)
-		pthread_cond_wait(&l->cond, &l->lock);
-	pthread_mutex_unlock(&l->lock);
-}
-
-void hw_loop_stop(struct hw_loop *l)
-{
-	vxen_loop_stop(l->loop);
-	pthread_join(l->th, NULL);
-	vxen_loop_free(l->loop);
-	close(l->callfd);
-	close(l->blockfd);
-	free(l);
-}
-
-void hw_loop_call(struct hw_loop *l, void (*fn)(void *arg), void *arg)
-{
-	loop_post(l, fn, arg, true);
-}
-
-vxen_loop *hw_loop_loop(struct hw_loop *l)
-{
-	return l->loop;
-}
-
 void hw_call(struct hw *w, void (*fn)(void *arg), void *arg)
 {
-	loop_post(w->loop, fn, arg, true);
+	testloop_call(w->loop, fn, arg);
 }
 
 static void do_block(void *arg)
 {
-	struct hw_loop *l = arg;
+	struct hw *w = arg;
 	uint64_t v;
 
-	ck_assert_int_eq(read(l->blockfd, &v, sizeof(v)), sizeof(v));
+	ck_assert_int_eq(read(w->blockfd, &v, sizeof(v)), sizeof(v));
 }
 
 void hw_block(struct hw *w)
 {
-	loop_post(w->loop, do_block, w->loop, false);
+	testloop_post(w->loop, do_block, w);
 }
 
 void hw_unblock(struct hw *w)
 {
 	uint64_t one = 1;
 
-	ck_assert_int_eq(write(w->loop->blockfd, &one, sizeof(one)), sizeof(one));
+	ck_assert_int_eq(write(w->blockfd, &one, sizeof(one)), sizeof(one));
 	/* Wait until the blocked call has returned, so the next hw_call() cannot race it. */
-	pthread_mutex_lock(&w->loop->lock);
-	while (!w->loop->done)
-		pthread_cond_wait(&w->loop->cond, &w->loop->lock);
-	pthread_mutex_unlock(&w->loop->lock);
+	testloop_wait(w->loop);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -204,7 +102,7 @@ static void do_dev_new(void *arg)
 	struct dev_args *a = arg;
 	struct vxen_dev_config cfg = VXEN_DEV_CONFIG_INIT;
 	struct vxen_xs_device info = { .version = VXEN_XS_DEVICE_VERSION };
-	vxen_loop *loop = a->w->loop->loop;
+	vxen_loop *loop = testloop_loop(a->w->loop);
 	struct blk_opts *o = calloc(1, sizeof(*o));
 	char desc[256];
 
@@ -244,7 +142,7 @@ static void dev_new(struct hw *w, struct hw_dev *d, uint64_t base, uint32_t irq,
 static void do_dev_free(void *arg)
 {
 	struct dev_args *a = arg;
-	vxen_loop *loop = a->w->loop->loop;
+	vxen_loop *loop = testloop_loop(a->w->loop);
 
 	if (a->d->dev) {
 		vxen_loop_del_dev(loop, a->d->dev);
@@ -364,7 +262,9 @@ void hw_up(struct hw *w, const struct hw_opts *o)
 	ck_assert_int_eq(xensim_domain_create(w->x, &dc, &w->domid), 0);
 	ck_assert_int_eq(xensim_guest_attach(&w->g, w->x, w->domid), 0);
 	xensim_guest_set_timeout(w->g, HW_TMO);
-	w->loop = hw_loop_start();
+	w->blockfd = eventfd(0, EFD_CLOEXEC);
+	ck_assert_int_ge(w->blockfd, 0);
+	ck_assert_int_eq(testloop_start(&w->loop), 0);
 	dev_new(w, &w->a, HW_BASE_A, HW_IRQ_A, w->o.a_queues, !w->o.a_foreign);
 	if (!w->o.no_b) {
 		dev_new(w, &w->b, HW_BASE_B, HW_IRQ_B, 1, true);
@@ -395,7 +295,8 @@ void hw_down(struct hw *w)
 	}
 	dev_free(w, &w->a);
 	dev_free(w, &w->b);
-	hw_loop_stop(w->loop);
+	testloop_stop(w->loop);
+	close(w->blockfd);
 	c = hw_counters(w);
 	ck_assert_uint_eq(c.gnt_live_pages, 0);
 	ck_assert_uint_eq(c.evtchn_live_ports, 0);
@@ -682,4 +583,32 @@ void hw_epilogue(struct hw *w)
 	hw_init_a(w, w->o.a_features, NULL);
 	hw_serve_one(w, 0, 3);
 	hw_assert_q1_serves(w);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* main()                                                                                      */
+
+int hw_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int hw_run_tests(const char *suite, const char *tcase, unsigned int timeout,
+		 const TTest *const *tests, size_t n)
+{
+	Suite *s = suite_create(suite);
+	TCase *t = tcase_create(tcase);
+
+	for (size_t i = 0; i < n; i++)
+		tcase_add_test(t, tests[i]);
+	if (timeout)
+		tcase_set_timeout(t, timeout);
+	suite_add_tcase(s, t);
+	return hw_run_suite(s);
 }

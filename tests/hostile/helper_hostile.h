@@ -22,13 +22,17 @@
 #ifndef HELPER_HOSTILE_H
 #define HELPER_HOSTILE_H
 
+#include <check.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <virtio-xen/dev.h>
 #include <virtio-xen/loop.h>
 #include <xensim-virtio.h>
 #include <xensim.h>
+
+#include "helper_testdev.h" /* the backend thread: struct testloop (tests/sim) */
 
 #define HW_BASE_A    0x2000000ull
 #define HW_IRQ_A     33u
@@ -53,15 +57,6 @@
 #define BLK_S_OK     0u
 #define BLK_S_IOERR  1u
 #define BLK_S_UNSUPP 2u
-
-/* The backend thread: a vxen_loop and a way to run code on it. */
-struct hw_loop;
-
-struct hw_loop *hw_loop_start(void);
-void hw_loop_stop(struct hw_loop *l);
-/** hw_loop_call() - run @fn(@arg) on the loop thread and wait for it. */
-void hw_loop_call(struct hw_loop *l, void (*fn)(void *arg), void *arg);
-vxen_loop *hw_loop_loop(struct hw_loop *l);
 
 /** hw_make_image() - a 4 MiB image in $TMPDIR whose sector s holds le64 s then bytes s & 0xff;
  * its path into @path (@n bytes). The caller unlinks it. */
@@ -91,7 +86,8 @@ struct hw {
 	xensim *x;
 	uint32_t domid;
 	xensim_guest *g;
-	struct hw_loop *loop;
+	struct testloop *loop; /* the backend thread */
+	int blockfd;	       /* hw_block(): the callback sleeps reading this eventfd */
 	struct hw_dev a, b;
 	xensim_vdev *vd;	  /* A's transport driver */
 	xensim_vq *q0, *q1;	  /* A's queues (after hw_init_a) */
@@ -210,5 +206,18 @@ void hw_epilogue(struct hw *w);
 
 /** Count open fds of this process. */
 int hw_count_fds(void);
+
+/* ---- main() -------------------------------------------------------------------------------- */
+
+/** hw_run_suite() - run @s (Check's fork mode, CK_NORMAL output) and free it; returns main()'s
+ * status: EXIT_SUCCESS when every test passed, else EXIT_FAILURE. */
+int hw_run_suite(Suite *s);
+
+/** hw_run_tests() - hw_run_suite() of suite @suite with one test case @tcase of the @n @tests
+ * (a timeout of @timeout seconds each; 0: Check's default). HW_TESTS(t, ...) gives @tests, @n. */
+int hw_run_tests(const char *suite, const char *tcase, unsigned int timeout,
+		 const TTest *const *tests, size_t n);
+#define HW_TESTS(...)                                                                              \
+	(const TTest *[]){ __VA_ARGS__ }, sizeof((const TTest *[]){ __VA_ARGS__ }) / sizeof(TTest *)
 
 #endif /* HELPER_HOSTILE_H */

@@ -758,11 +758,5 @@ Suite *hostile_control_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hostile_control_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return hw_run_suite(hostile_control_suite());
 }

@@ -6,9 +6,9 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <stdlib.h>
 
 #include "faults_common.h"
+#include "helper_hostile.h"
 
 START_TEST(faults__gnttab_map)
 {
@@ -44,21 +44,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("faults_data");
-	TCase *t = tcase_create("sweep");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(t, faults__gnttab_map);
-	tcase_add_test(t, faults__gnttab_unmap);
-	tcase_add_test(t, faults__gnttab_copy);
-	tcase_add_test(t, faults__evtchn_notify);
-	tcase_add_test(t, faults__foreignmemory_map);
-	tcase_set_timeout(t, 600);
-	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return hw_run_tests("faults_data", "sweep", 600,
+			    HW_TESTS(faults__gnttab_map, faults__gnttab_unmap, faults__gnttab_copy,
+				     faults__evtchn_notify, faults__foreignmemory_map));
 }

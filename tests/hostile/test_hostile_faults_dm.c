@@ -8,9 +8,9 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <stdlib.h>
 
 #include "faults_common.h"
+#include "helper_hostile.h"
 
 #define ERRS_SETUP FS_ERRS(ENOMEM, EINVAL, EFAULT, ESRCH, ENOENT, EAGAIN, EPERM, ENOSYS)
 
@@ -76,25 +76,10 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("faults_dm");
-	TCase *t = tcase_create("sweep");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(t, faults__dm_nr_vcpus);
-	tcase_add_test(t, faults__dm_create_ioreq_server);
-	tcase_add_test(t, faults__dm_set_ioreq_server_state);
-	tcase_add_test(t, faults__dm_map_io_range);
-	tcase_add_test(t, faults__dm_unmap_io_range);
-	tcase_add_test(t, faults__dm_destroy_ioreq_server);
-	tcase_add_test(t, faults__dm_set_irq_level);
-	tcase_add_test(t, faults__fmem_map_resource);
-	tcase_add_test(t, faults__evtchn_bind_interdomain);
-	tcase_set_timeout(t, 300);
-	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return hw_run_tests("faults_dm", "sweep", 300,
+			    HW_TESTS(faults__dm_nr_vcpus, faults__dm_create_ioreq_server,
+				     faults__dm_set_ioreq_server_state, faults__dm_map_io_range,
+				     faults__dm_unmap_io_range, faults__dm_destroy_ioreq_server,
+				     faults__dm_set_irq_level, faults__fmem_map_resource,
+				     faults__evtchn_bind_interdomain));
 }

@@ -7,9 +7,9 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <stdlib.h>
 
 #include "faults_common.h"
+#include "helper_hostile.h"
 
 START_TEST(faults__xs_read)
 {
@@ -52,22 +52,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("faults_xs");
-	TCase *t = tcase_create("sweep");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(t, faults__xs_read);
-	tcase_add_test(t, faults__xs_write);
-	tcase_add_test(t, faults__xs_directory);
-	tcase_add_test(t, faults__xs_watch);
-	tcase_add_test(t, faults__xs_transaction_start);
-	tcase_add_test(t, faults__xs_transaction_end);
-	tcase_set_timeout(t, 600);
-	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return hw_run_tests("faults_xs", "sweep", 600,
+			    HW_TESTS(faults__xs_read, faults__xs_write, faults__xs_directory,
+				     faults__xs_watch, faults__xs_transaction_start,
+				     faults__xs_transaction_end));
 }

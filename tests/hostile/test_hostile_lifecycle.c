@@ -38,7 +38,7 @@ struct guest {
 static struct {
 	xensim_server *srv;
 	xensim *x;
-	struct hw_loop *loop;
+	struct testloop *loop;
 	vxen_backend *be;
 	struct blk_opts opts;
 	struct guest gs[NG];
@@ -78,7 +78,7 @@ static void do_be_new(void *arg)
 
 	cfg.virtio_ids = ids;
 	cfg.nr_virtio_ids = 1;
-	*(int *)arg = vxen_backend_new(&L.be, hw_loop_loop(L.loop), &cfg, &ops, &L.opts);
+	*(int *)arg = vxen_backend_new(&L.be, testloop_loop(L.loop), &cfg, &ops, &L.opts);
 }
 
 static void do_be_free(void *arg)
@@ -104,7 +104,7 @@ static struct vxen_backend_stats be_stats(unsigned int *nr)
 {
 	struct stats_args a;
 
-	hw_loop_call(L.loop, do_be_stats, &a);
+	testloop_call(L.loop, do_be_stats, &a);
 	if (nr)
 		*nr = a.nr;
 	return a.st;
@@ -243,8 +243,8 @@ static void world_up(void)
 	L.opts = (struct blk_opts){ .queues = 2, .threads = 2, .io = BLK_IO_THREADS };
 	ck_assert_int_eq(xensim_server_start(&L.srv, NULL), 0);
 	ck_assert_int_eq(xensim_open(&L.x, NULL), 0);
-	L.loop = hw_loop_start();
-	hw_loop_call(L.loop, do_be_new, &r);
+	ck_assert_int_eq(testloop_start(&L.loop), 0);
+	testloop_call(L.loop, do_be_new, &r);
 	ck_assert_int_eq(r, 0);
 	for (unsigned int i = 0; i < NG; i++) {
 		int fds = hw_count_fds();
@@ -274,8 +274,8 @@ static void world_down(void)
 		ck_assert_int_eq(xensim_blk_free(L.gs[i].blk), 0);
 		L.gs[i].blk = NULL;
 	}
-	hw_loop_call(L.loop, do_be_free, NULL);
-	hw_loop_stop(L.loop);
+	testloop_call(L.loop, do_be_free, NULL);
+	testloop_stop(L.loop);
 	for (unsigned int i = 0; i < NG; i++) {
 		if (L.gs[i].g) {
 			assert_domain_clean(L.gs[i].domid);
@@ -424,11 +424,5 @@ Suite *hostile_lifecycle_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hostile_lifecycle_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return hw_run_suite(hostile_lifecycle_suite());
 }

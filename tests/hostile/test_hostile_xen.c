@@ -342,11 +342,5 @@ Suite *hostile_xen_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hostile_xen_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return hw_run_suite(hostile_xen_suite());
 }

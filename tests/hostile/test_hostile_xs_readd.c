@@ -24,6 +24,8 @@
 #include <xenstore.h>
 #include <xensim.h>
 
+#include "helper_hostile.h"
+
 static struct {
 	xensim_server *srv;
 	xensim *x;
@@ -127,16 +129,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("hostile_xs_readd");
-	TCase *t = tcase_create("regression");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_test(t, xs__forced_readd_during_teardown_is_not_closed_by_the_old_device);
-	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return hw_run_tests(
+		"hostile_xs_readd", "regression", 0,
+		HW_TESTS(xs__forced_readd_during_teardown_is_not_closed_by_the_old_device));
 }

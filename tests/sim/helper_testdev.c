@@ -419,20 +419,25 @@ static void *loop_main(void *arg)
 int testloop_start(struct testloop **out)
 {
 	struct testloop *tl = calloc(1, sizeof(*tl));
+	int r;
 
 	if (!tl)
 		return -ENOMEM;
 	pthread_mutex_init(&tl->lock, NULL);
 	pthread_cond_init(&tl->cond, NULL);
 	tl->callfd = eventfd(0, EFD_CLOEXEC);
-	pthread_create(&tl->th, NULL, loop_main, tl);
+	r = pthread_create(&tl->th, NULL, loop_main, tl);
+	if (r) {
+		close(tl->callfd);
+		free(tl);
+		return -r;
+	}
 	pthread_mutex_lock(&tl->lock);
 	while (!tl->ready)
 		pthread_cond_wait(&tl->cond, &tl->lock);
 	pthread_mutex_unlock(&tl->lock);
 	if (tl->err) {
-		int r = tl->err;
-
+		r = tl->err;
 		pthread_join(tl->th, NULL);
 		vxen_loop_free(tl->loop);
 		close(tl->callfd);
@@ -443,7 +448,7 @@ int testloop_start(struct testloop **out)
 	return 0;
 }
 
-void testloop_call(struct testloop *tl, void (*fn)(void *arg), void *arg)
+void testloop_post(struct testloop *tl, void (*fn)(void *arg), void *arg)
 {
 	uint64_t one = 1;
 
@@ -453,9 +458,21 @@ void testloop_call(struct testloop *tl, void (*fn)(void *arg), void *arg)
 	tl->done = false;
 	if (write(tl->callfd, &one, sizeof(one)) != sizeof(one))
 		abort();
+	pthread_mutex_unlock(&tl->lock);
+}
+
+void testloop_wait(struct testloop *tl)
+{
+	pthread_mutex_lock(&tl->lock);
 	while (!tl->done)
 		pthread_cond_wait(&tl->cond, &tl->lock);
 	pthread_mutex_unlock(&tl->lock);
+}
+
+void testloop_call(struct testloop *tl, void (*fn)(void *arg), void *arg)
+{
+	testloop_post(tl, fn, arg);
+	testloop_wait(tl);
 }
 
 void testloop_stop(struct testloop *tl)

@@ -116,6 +116,14 @@ vxen_loop *testloop_loop(struct testloop *tl);
 void testloop_call(struct testloop *tl, void (*fn)(void *arg), void *arg);
 
 /**
+ * testloop_post() - start @fn(@arg) on the loop thread without waiting for it; testloop_wait()
+ * waits until it has returned. One call at a time: no other testloop_call()/testloop_post() on
+ * @tl before testloop_wait() (e.g. to keep the loop thread busy in a callback meanwhile).
+ */
+void testloop_post(struct testloop *tl, void (*fn)(void *arg), void *arg);
+void testloop_wait(struct testloop *tl);
+
+/**
  * testloop_add_testdev() - on the loop thread: get guest @domid's ioreq server from the loop,
  * create a test device at @base / SPI @irq (grant device) and register it. Returns 0 or -errno
  * (nothing left behind on failure).

@@ -16,26 +16,13 @@
 
 struct xendevicemodel_handle {
 	struct hvc *c;
-	int restricted; /* 1: only @domid */
-	domid_t domid;
+	struct dropin_restriction rs;
 };
 
 DROPIN_EXPORT xendevicemodel_handle *xendevicemodel_open(struct xentoollog_logger *logger,
 							 unsigned int open_flags)
 {
-	xendevicemodel_handle *h = calloc(1, sizeof(*h));
-
-	if (!h)
-		return NULL;
-	h->c = dropin_connect();
-	if (!h->c) {
-		int err = errno;
-
-		free(h);
-		errno = err;
-		return NULL;
-	}
-	return h;
+	return DROPIN_OPEN(xendevicemodel_handle);
 }
 
 DROPIN_EXPORT int xendevicemodel_close(xendevicemodel_handle *h)
@@ -49,16 +36,14 @@ DROPIN_EXPORT int xendevicemodel_close(xendevicemodel_handle *h)
 
 DROPIN_EXPORT int xendevicemodel_restrict(xendevicemodel_handle *h, domid_t domid)
 {
-	h->restricted = 1;
-	h->domid = domid;
-	return 0;
+	return dropin_restrict(&h->rs, domid);
 }
 
 static int dm(xendevicemodel_handle *h, struct hv_dm_req *q, struct hv_dm_rep *out)
 {
 	struct hv_dm_rep tmp;
 
-	if (h->restricted && q->domid != h->domid)
+	if (dropin_forbidden(&h->rs, q->domid))
 		return dropin_ret(-EPERM);
 	return dropin_ret(hvc_simple(h->c, HV_DM, q, sizeof(*q), out ? out : &tmp, sizeof(tmp)));
 }

@@ -24,19 +24,12 @@ struct xenevtchn_handle {
 
 DROPIN_EXPORT xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
 {
-	xenevtchn_handle *h = calloc(1, sizeof(*h));
+	xenevtchn_handle *h = DROPIN_OPEN(xenevtchn_handle);
 	struct hvc_call call = { .op = HV_EVTCHN_OPEN };
-	int rc, err;
+	int rc;
 
 	if (!h)
 		return NULL;
-	h->c = dropin_connect();
-	if (!h->c) {
-		err = errno;
-		free(h);
-		errno = err;
-		return NULL;
-	}
 	rc = hvc_call(h->c, &call);
 	if (rc >= 0 && call.nfds != 1)
 		rc = -EPROTO;

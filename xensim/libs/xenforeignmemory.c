@@ -22,8 +22,7 @@ struct xenforeignmemory_handle {
 	struct hvc *c;
 	pthread_mutex_t lock;
 	struct ram_cache ram;
-	int restricted;
-	domid_t domid;
+	struct dropin_restriction rs;
 };
 
 struct xenforeignmemory_resource_handle {
@@ -35,18 +34,10 @@ struct xenforeignmemory_resource_handle {
 DROPIN_EXPORT xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
 							     unsigned open_flags)
 {
-	xenforeignmemory_handle *h = calloc(1, sizeof(*h));
+	xenforeignmemory_handle *h = DROPIN_OPEN(xenforeignmemory_handle);
 
 	if (!h)
 		return NULL;
-	h->c = dropin_connect();
-	if (!h->c) {
-		int err = errno;
-
-		free(h);
-		errno = err;
-		return NULL;
-	}
 	pthread_mutex_init(&h->lock, NULL);
 	return h;
 }
@@ -64,9 +55,7 @@ DROPIN_EXPORT int xenforeignmemory_close(xenforeignmemory_handle *h)
 
 DROPIN_EXPORT int xenforeignmemory_restrict(xenforeignmemory_handle *h, domid_t domid)
 {
-	h->restricted = 1;
-	h->domid = domid;
-	return 0;
+	return dropin_restrict(&h->rs, domid);
 }
 
 static void *reserve(void *addr, size_t len, int flags)
@@ -168,7 +157,7 @@ DROPIN_EXPORT void *xenforeignmemory_map2(xenforeignmemory_handle *h, uint32_t d
 	void *p;
 	size_t i;
 
-	if (h->restricted && dom != h->domid) {
+	if (dropin_forbidden(&h->rs, dom)) {
 		errno = EPERM;
 		return NULL;
 	}
@@ -232,7 +221,7 @@ xenforeignmemory_map_resource(xenforeignmemory_handle *h, domid_t domid, unsigne
 	void *p = MAP_FAILED;
 	int rc;
 
-	if (h->restricted && domid != h->domid)
+	if (dropin_forbidden(&h->rs, domid))
 		return errno = EPERM, NULL;
 	rc = hvc_call(h->c, &call);
 	if (rc >= 0 && (call.nfds != 1 || call.rep_len != sizeof(rep)))

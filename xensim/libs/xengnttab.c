@@ -38,18 +38,10 @@ struct xengntdev_handle {
 DROPIN_EXPORT xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger,
 					       unsigned open_flags)
 {
-	xengnttab_handle *h = calloc(1, sizeof(*h));
+	xengnttab_handle *h = DROPIN_OPEN(xengnttab_handle);
 
 	if (!h)
 		return NULL;
-	h->c = dropin_connect();
-	if (!h->c) {
-		int err = errno;
-
-		free(h);
-		errno = err;
-		return NULL;
-	}
 	pthread_mutex_init(&h->lock, NULL);
 	return h;
 }
