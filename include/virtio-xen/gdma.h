@@ -17,27 +17,31 @@
  *    (vxen_gdma_queue, plugged into vxen_vq_config) that, per descriptor chain:
  *      * validates every descriptor first (bit 63, overflows, page caps) so a hostile chain
  *        costs no mapping at all;
- *      * copies small buffers (≤ copy_threshold bytes) with grant copy: all small
- *        device-readable bytes of the chain *and* a write-permission probe of every small
- *        device-writable buffer in ONE xengnttab_grant_copy() call at map time; the device
- *        writes small writable buffers into a bounce area that is copied back to the guest in
- *        ONE grant copy call at unmap, covering only the bytes the device reported written;
+ *      * copies small buffers (≤ copy_threshold bytes) with grant copy: the small
+ *        device-readable bytes *and* a write-permission probe of every small device-writable
+ *        buffer of ALL the chains of one vxen_vq_pop_many() batch in ONE
+ *        xengnttab_grant_copy() call at the batch's end; the device writes small writable
+ *        buffers into a bounce area that is copied back to the guest, only the bytes the
+ *        device reported written, for ALL the requests completed before a vxen_vq_publish()
+ *        in ONE grant copy call at that publish, before the used entries become visible;
+ *      * reads the indirect tables of all the chains of a batch with ONE grant copy call;
  *      * maps all other buffers of the chain with ONE xengnttab_map_domain_grant_refs() call per
  *        protection (device-readable ones PROT_READ only, as the guest grants them read-only;
  *        writable ones PROT_READ|PROT_WRITE), and unmaps them before the request's used entry is
  *        published (Linux ends foreign access as soon as it sees the used entry, and declares
  *        the device broken if the grant is still mapped);
  *      * on any failure leaves nothing mapped.
- *    A chain therefore costs at most one grant copy in, two maps, two unmaps and one grant
- *    copy out, whatever its number of descriptors: a virtio-blk request (16-byte header, data
- *    pages, 1-byte status) costs one map, one unmap and two grant copies; with the default
- *    4096-byte threshold a one-page request costs no mapping at all, only the two copies
- *    (a 4 KiB grant copy costs about half of a map and unmap even on xensim, and avoids the
- *    mmap, munmap and TLB shootdown on Xen: doc/performance.md). Each request has a bounce
- *    area of 2 * min(copy_threshold, 512) bytes for headers and status bytes; a larger small
- *    buffer borrows a page-aligned copy_threshold-byte buffer from a per-queue pool of at most
- *    64 KiB (at most one per request), so bounce memory stays bounded however deep the queue.
- *    Small buffers that fit neither (pool empty) are mapped instead.
+ *    A chain therefore costs at most two maps and two unmaps, whatever its number of
+ *    descriptors, plus its share of three grant copy calls per batch (tables, copy-in,
+ *    copy-out): with the default 4096-byte threshold a virtio-blk request of one page (16-byte
+ *    header, 4 KiB of data, 1-byte status, in an indirect table) costs no mapping at all, and a
+ *    batch of 32 of them costs three calls (a 4 KiB grant copy also costs about half of a map
+ *    and unmap even on xensim, and avoids the mmap, munmap and TLB shootdown on Xen:
+ *    doc/performance.md). Each request has a bounce area of 2 * min(copy_threshold, 512)
+ *    bytes for headers and status bytes; a larger small buffer borrows a page-aligned
+ *    copy_threshold-byte buffer from a per-queue pool of at most 128 KiB (at most one per
+ *    request; 32 at the default threshold), so bounce memory stays bounded however deep the
+ *    queue. Small buffers that fit neither (pool empty) are mapped instead.
  *  - foreign mode (grant_usage=0: dom0 backends of guests without grant-DMA) maps plain guest
  *    physical addresses with xenforeignmemory_map() into a per-queue LRU cache of large
  *    buckets that stay mapped across requests.
@@ -195,7 +199,7 @@ struct vxen_gdma_config {
 	 * (BATCHED only). 0 disables grant copy for data buffers. VXEN_GDMA_CONFIG_INIT sets
 	 * VXEN_GDMA_DEFAULT_COPY_THRESHOLD. At most VXEN_GDMA_COPY_THRESHOLD_LIMIT. Each queue
 	 * keeps 2 * min(copy_threshold, 512) bounce bytes per queue entry plus, for thresholds
-	 * over 512, a pool of at most 64 KiB of copy_threshold-byte buffers. */
+	 * over 512, a pool of at most 128 KiB of copy_threshold-byte buffers. */
 	uint32_t copy_threshold;
 	/* Foreign mode: log2 of the bucket size (guest physical bytes mapped per cache entry),
 	 * VXEN_GDMA_BUCKET_SHIFT_MIN .. _MAX; 0 = default (2 MiB). */
@@ -311,7 +315,7 @@ typedef struct vxen_gdma_queue vxen_gdma_queue;
  * Everything a request needs (bounce areas, mapping records, grant copy segments, gref
  * scratch) is allocated here, so map/unmap never allocate. Memory per queue, in bytes:
  *	grant, BATCHED:  size * (336 + 2 * min(copy_threshold, 512)) + 52 * max_chain_pages
- *	                 + (copy_threshold > 512 ? min(size, 64 KiB / copy_threshold) *
+ *	                 + (copy_threshold > 512 ? min(size, 128 KiB / copy_threshold) *
  *	                    (copy_threshold + 4) : 0) + ~2 KiB
  *	grant, PER_DESC: size * 48 + 16 * max_queue_pages + 52 * max_chain_pages + ~2 KiB
  *	foreign:         size * (48 + 4 * min(cache_buckets, max_chain_pages))
@@ -336,9 +340,12 @@ void vxen_gdma_queue_free(vxen_gdma_queue *q);
  * a vxen_gdma_queue *. The functions behave as documented in vq.h, with these specifics:
  *
  * map():   validates every descriptor (vxen_gdma_decode with max_chain_pages over the whole
- *          chain) before any Xen call, then makes at most: one grant copy call (small buffers
- *          in, write probes), one map call for the device-readable and one for the
- *          device-writable mapped buffers (BATCHED), or one map per descriptor (PER_DESC).
+ *          chain) before any Xen call, then makes at most one map call for the
+ *          device-readable and one for the device-writable mapped buffers (BATCHED), or one
+ *          map per descriptor (PER_DESC). The copy-in of its small buffers (and their write
+ *          probes) is queued for map_many_end(), which vq calls after the last map() of a
+ *          batch (after every map() of a single vxen_vq_pop()): one grant copy call for the
+ *          batch; a chain whose copy Xen refuses fails there with -EFAULT and is released.
  *          One iov entry per non-empty descriptor (foreign mode: one per bucket touched; hosts
  *          with pages larger than 4 KiB: one per grant page of a mapped buffer).
  *          Returns 0; -EFAULT (bad address kind/range, grant refused by Xen: not granted to
@@ -346,13 +353,19 @@ void vxen_gdma_queue_free(vxen_gdma_queue *q);
  *          memory foreign mode cannot map); -E2BIG (chain over max_chain_pages, or more iov
  *          entries than req->iov_cap); -ENOMEM (max_queue_pages reached, no free request slot,
  *          all cache buckets pinned, or the host ran out of grant-map resources).
- * unmap(): copies out the first @written bytes of the writable part that live in bounce
- *          areas (one grant copy call), then unmaps every mapping with its exact start and
- *          count. Guest-caused copy-out failures (grant revoked meanwhile) are counted and
- *          logged rate-limited; the data is dropped.
+ * unmap(): unmaps every mapping with its exact start and count, and queues the copy-out of
+ *          the first @written bytes of the writable part that live in bounce areas; flush()
+ *          (called by vxen_vq_publish() before it makes the used entries visible) copies all
+ *          queued bytes out with one grant copy call. The request's bounce memory stays
+ *          reserved until then (a queue short of slots or pool buffers runs the copy-out
+ *          early). Guest-caused copy-out failures (grant revoked meanwhile) are counted and
+ *          logged rate-limited; the data is dropped. Copy-outs never published (queue freed
+ *          first) are dropped.
  * read():  one grant copy call (PER_DESC: map, copy, unmap) for up to 16 * size bytes
  *          (an indirect table); foreign mode reads through the bucket cache.
  *          Returns 0, -EFAULT, -E2BIG (len 0 or over 16 * size), -ENOMEM.
+ * read_many(): the reads of a batch with one grant copy call (more only if their pages
+ *          exceed the queue's segment scratch); PER_DESC and foreign mode read each.
  */
 const struct vxen_vq_mem_ops *vxen_gdma_mem_ops(void);
 
@@ -399,7 +412,7 @@ struct vxen_gdma_stats {
 	uint64_t copy_calls; /* xengnttab_grant_copy */
 	uint64_t copy_segs;
 	uint64_t bounce_in_bytes;  /* guest -> bounce (readable small buffers) */
-	uint64_t bounce_out_bytes; /* bounce -> guest at unmap (written bytes only) */
+	uint64_t bounce_out_bytes; /* bounce -> guest at flush (written bytes only) */
 	uint64_t reads;		   /* read() calls (indirect tables) */
 	uint64_t cache_hits;	   /* foreign: bucket lookups that found a mapped bucket */
 	uint64_t cache_misses;	   /* foreign: lookups that had to map one */
@@ -410,7 +423,7 @@ struct vxen_gdma_stats {
 	uint64_t rej_fault;   /* Xen refused a map or a copy segment (-EFAULT) */
 	uint64_t rej_nomem;   /* queue caps or host resources (-ENOMEM) */
 	uint64_t read_errors; /* read() failures */
-	uint64_t copy_out_errors; /* copy-out segments Xen refused at unmap (data dropped) */
+	uint64_t copy_out_errors; /* copy-out segments Xen refused at flush (data dropped) */
 	uint64_t unmap_errors;	  /* unmaps Xen refused (host problem; logged) */
 	uint64_t live_requests;	  /* now: requests mapped */
 	uint64_t live_pages;	  /* now: grant pages mapped for requests (grant mode) or pages
