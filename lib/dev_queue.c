@@ -283,9 +283,10 @@ int dev_queue_enable(struct vxen_dev *dev, unsigned int qidx,
 	q->stats.size = info->num;
 	q->stats.enabled = true;
 	/* One line per enable: the addresses show at a glance whether the guest uses grant DMA. */
-	vxen_log(LOG_INFO, "%s: queue %u enabled: size %u desc 0x%" PRIx64 " avail 0x%" PRIx64
-		 " used 0x%" PRIx64, dev->name, qidx, info->num, info->desc, info->driver,
-		 info->device);
+	vxen_log(LOG_INFO,
+		 "%s: queue %u enabled: size %u desc 0x%" PRIx64 " avail 0x%" PRIx64
+		 " used 0x%" PRIx64,
+		 dev->name, qidx, info->num, info->desc, info->driver, info->device);
 	return 0;
 }
 

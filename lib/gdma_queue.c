@@ -241,15 +241,14 @@ static void ops_read_many(void *payload, struct vxen_vq_read *rd, unsigned int n
 			continue;
 		q->st.read_errors++;
 		vxen_log_guest(&q->rl, LOG_WARNING,
-			       "gdma: dom%u q%u: cannot read %u bytes at %#llx: %s", q->g->cfg.domid,
-			       q->index, rd[i].len, (unsigned long long)rd[i].addr,
+			       "gdma: dom%u q%u: cannot read %u bytes at %#llx: %s",
+			       q->g->cfg.domid, q->index, rd[i].len, (unsigned long long)rd[i].addr,
 			       strerror(-rd[i].result));
 	}
 }
 
 /* The batch's copy-ins in one call; chains whose copy Xen refused are released and failed. */
-static void ops_map_many_end(void *payload, struct vxen_req *const *reqs, unsigned int n,
-			     int *res)
+static void ops_map_many_end(void *payload, struct vxen_req *const *reqs, unsigned int n, int *res)
 {
 	vxen_gdma_queue *q = payload;
 

@@ -75,8 +75,7 @@ struct vxen_vq {
 	int (*map)(void *payload, struct vxen_req *req);
 	void (*unmap)(void *payload, struct vxen_req *req, size_t written);
 	void (*read_many)(void *payload, struct vxen_vq_read *rd, unsigned int n);
-	void (*map_many_end)(void *payload, struct vxen_req *const *reqs, unsigned int n,
-			     int *res);
+	void (*map_many_end)(void *payload, struct vxen_req *const *reqs, unsigned int n, int *res);
 	void (*flush)(void *payload);
 	void *mem_payload;
 	struct vxen_vq_stats stats;
@@ -317,8 +316,8 @@ static __attribute__((noinline)) int take_walk(struct vxen_vq *vq, struct vxen_r
 }
 
 /* Validate the chain of @pre into @req, map it and mark it in flight. */
-static inline int take_chain(struct vxen_vq *vq, struct vxen_req *req,
-			     const struct chain_pre *pre, const char **why)
+static inline int take_chain(struct vxen_vq *vq, struct vxen_req *req, const struct chain_pre *pre,
+			     const char **why)
 {
 	uint16_t head = pre->head;
 
@@ -529,8 +528,9 @@ static bool plan_table(const struct vxen_vq *vq, struct batch *b, unsigned int j
 
 	if (indirect_bad(vq, d))
 		return true; /* rejected by the walk without a read */
+	/* Alone in its batch it reads into the empty vq->table, or is refused as too big. */
 	if (d->len / VXEN_VRING_DESC_SIZE > min_cap || d->len > 16u * vq->size - b->table_used)
-		return j == 0; /* alone in its batch it reads into the empty vq->table, or is refused */
+		return j == 0;
 	rd = &b->rd[b->n_rd++];
 	rd->addr = d->addr;
 	rd->dst = (uint8_t *)vq->table + b->table_used;
@@ -551,8 +551,8 @@ static void read_tables(struct vxen_vq *vq, struct batch *b)
 		return;
 	}
 	for (unsigned int i = 0; i < b->n_rd; i++)
-		b->rd[i].result = vq->read(vq->mem_payload, b->rd[i].addr, b->rd[i].dst,
-					   b->rd[i].len);
+		b->rd[i].result =
+			vq->read(vq->mem_payload, b->rd[i].addr, b->rd[i].dst, b->rd[i].len);
 }
 
 /* Phase 1: the heads and head descriptors of up to @n chains and their table reads. Returns
@@ -601,7 +601,8 @@ static unsigned int batch_end(struct vxen_vq *vq, struct vxen_req **reqs, unsign
 
 		if (res[i]) {
 			untake(vq, req);
-			reject(vq, req->head, mem_error(res[i]), "memory interface refused a buffer");
+			reject(vq, req->head, mem_error(res[i]),
+			       "memory interface refused a buffer");
 			(*rej)++;
 			continue;
 		}

@@ -10,8 +10,9 @@
  * really touches every byte (memcpy through the request's iovecs). Per chain: guest add, pop,
  * device work, push, publish, guest get_buf — depth 1, so each figure is the full latency of
  * the data path. Two contexts run side by side: "map", with a 512-byte copy threshold (the
- * header and status are copied, the S-byte buffer, S ≥ 1 KiB, is grant mapped), and "copy", with copy_threshold = S (it is grant copied;
- * impossible above VXEN_GDMA_COPY_THRESHOLD_LIMIT). Rounds alternate; best round reported.
+ * header and status are copied, the S-byte buffer, S ≥ 1 KiB, is grant mapped), and "copy", with
+ * copy_threshold = S (it is grant copied; impossible above VXEN_GDMA_COPY_THRESHOLD_LIMIT). Rounds
+ * alternate; best round reported.
  */
 #include <errno.h>
 #include <stdio.h>

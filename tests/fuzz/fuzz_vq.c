@@ -63,7 +63,7 @@ struct harness {
 	uint32_t size;
 	struct vxen_vq_plain_mem plain;
 	struct vxen_vq_mem_ops ops;
-	unsigned int fail_every, maps, mapped;
+	unsigned int fail_every, maps, mapped, ends;
 	uint8_t scribble; /* non-zero: map flips a byte of the descriptor table first */
 	vxen_vq *vq;
 	struct slot slots[MAX_Q];
@@ -105,6 +105,29 @@ static void h_unmap(void *payload, struct vxen_req *req, size_t written)
 	h->mapped--;
 }
 
+static void h_read_many(void *payload, struct vxen_vq_read *rd, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		rd[i].result = h_read(payload, rd[i].addr, rd[i].dst, rd[i].len);
+}
+
+/* A batch end that fails some chains, releasing them as the contract says. */
+static void h_map_many_end(void *payload, struct vxen_req *const *reqs, unsigned int n, int *res)
+{
+	struct harness *h = payload;
+
+	CHECK(n >= 1 && n <= VXEN_VQ_POP_MANY_MAX);
+	for (unsigned int i = 0; i < n; i++) {
+		res[i] = 0;
+		CHECK(reqs[i]->head < h->size);
+		if (!h->fail_every || ++h->ends % (h->fail_every + 1))
+			continue;
+		res[i] = h->ends & 1 ? -EFAULT : -ENOMEM;
+		CHECK(h->mapped > 0);
+		h->mapped--;
+	}
+}
+
 static bool inside(const struct harness *h, const struct iovec *v)
 {
 	const uint8_t *p = v->iov_base;
@@ -139,11 +162,20 @@ static void check_popped(struct harness *h, struct slot *s)
 	CHECK(in == req->in_len);
 }
 
+/* Touch every byte the device may read (ASan checks the bounds). */
+static void touch_out(struct slot *s)
+{
+	struct vxen_iov_cursor cur;
+	uint8_t buf[64];
+
+	vxen_req_out_cursor(&s->req, &cur);
+	while (vxen_iov_pull(&cur, buf, sizeof(buf)))
+		;
+}
+
 static void do_pop(struct harness *h, uint8_t arg)
 {
 	struct slot *s = &h->slots[arg % MAX_Q];
-	struct vxen_iov_cursor cur;
-	uint8_t buf[64];
 	int r;
 
 	if (s->busy)
@@ -155,10 +187,7 @@ static void do_pop(struct harness *h, uint8_t arg)
 		check_popped(h, s);
 		s->busy = true;
 		h->n_busy++;
-		/* Touch every byte the device may touch (ASan checks the bounds). */
-		vxen_req_out_cursor(&s->req, &cur);
-		while (vxen_iov_pull(&cur, buf, sizeof(buf)))
-			;
+		touch_out(s);
 		return;
 	}
 	if (r == 0)
@@ -169,6 +198,40 @@ static void do_pop(struct harness *h, uint8_t arg)
 		h->broken = true;
 		CHECK(vxen_vq_broken(h->vq));
 	}
+}
+
+/* Pop a batch into up to 1 + arg % MAX_Q free slots. */
+static void do_pop_many(struct harness *h, uint8_t arg)
+{
+	struct vxen_req *reqs[MAX_Q];
+	unsigned int n = 0, rej = 0;
+	int r;
+
+	for (unsigned int i = 0; i < MAX_Q && n < 1u + arg % MAX_Q; i++)
+		if (!h->slots[i].busy)
+			reqs[n++] = &h->slots[i].req;
+	if (!n)
+		return;
+	r = vxen_vq_pop_many(h->vq, reqs, n, &rej);
+	if (h->broken)
+		CHECK(r == -EPROTO);
+	if (r == -EPROTO) {
+		h->broken = true;
+		CHECK(vxen_vq_broken(h->vq));
+		return;
+	}
+	CHECK(r >= 0 && (unsigned int)r <= n && rej <= n);
+	for (int i = 0; i < r; i++) {
+		struct slot *s = (struct slot *)((char *)reqs[i] - offsetof(struct slot, req));
+
+		CHECK(!s->busy);
+		check_popped(h, s);
+		s->busy = true;
+		h->n_busy++;
+		touch_out(s);
+	}
+	if (r == 0 && rej == 0)
+		CHECK(vxen_vq_pending(h->vq) == 0);
 }
 
 static void do_push(struct harness *h, uint8_t arg)
@@ -262,7 +325,11 @@ static void step(struct harness *h, uint8_t op, uint8_t arg)
 	case 8: /* the guest writes a raw avail.idx */
 		*avail_idx = htole16((uint16_t)(arg * 257u));
 		break;
-	case 9: /* drain: pop into every free slot */
+	case 9: /* drain: pop into every free slot, one by one or in a batch */
+		if (arg & 1) {
+			do_pop_many(h, arg >> 1);
+			break;
+		}
 		for (unsigned int i = 0; i < MAX_Q; i++)
 			do_pop(h, (uint8_t)(arg + i));
 		break;
@@ -293,6 +360,10 @@ static bool setup(struct harness *h, const uint8_t *data, size_t size)
 	h->ops = (struct vxen_vq_mem_ops){
 		.version = VXEN_VQ_MEM_OPS_VERSION, .read = h_read, .map = h_map, .unmap = h_unmap
 	};
+	if (data[0] & 0x40) { /* the batch entry points (else vq falls back to read()) */
+		h->ops.read_many = h_read_many;
+		h->ops.map_many_end = h_map_many_end;
+	}
 	h->fail_every = data[2];
 	h->scribble = data[3];
 	for (unsigned int i = 0; i < MAX_Q; i++) {
