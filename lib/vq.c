@@ -30,6 +30,7 @@
 #include <virtio-xen/vq.h>
 
 #include "internal.h"
+#include "vq_plain.h"
 #include "vq_ring.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -78,6 +79,9 @@ struct vxen_vq {
 	void (*map_many_end)(void *payload, struct vxen_req *const *reqs, unsigned int n, int *res);
 	void (*flush)(void *payload);
 	void *mem_payload;
+	/* The library's own plain-memory interface, recognised so that one-buffer chains are
+	 * translated inline and its no-op unmap is not called; NULL for any other interface. */
+	const struct vxen_vq_plain_mem *plain;
 	struct vxen_vq_stats stats;
 	struct vxen_ratelimit rl;
 };
@@ -94,6 +98,7 @@ struct raw_desc {
  * valid idle index), and its indirect table if a batch read it already. */
 struct chain_pre {
 	uint16_t head;
+	bool valid; /* head in range and idle: @first was read */
 	struct raw_desc first;
 	const struct vxen_vq_read *rd;
 };
@@ -267,6 +272,23 @@ static void take_single(struct vxen_req *req, const struct raw_desc *d)
 	req->in_len = wr ? d->len : 0;
 }
 
+/* Plain memory, one non-empty buffer in one piece: map() without the call. 1 if not that case. */
+static inline int map_plain_one(const struct vxen_vq *vq, struct vxen_req *req)
+{
+	const struct vxen_vq_plain_mem *m = vq->plain;
+	void *p;
+
+	if (!m || req->n_desc != 1 || m->max_seg || !req->desc[0].len || !req->iov_cap)
+		return 1;
+	p = vq_plain_translate(m, req->desc[0].addr, req->desc[0].len);
+	if (!p)
+		return -EFAULT;
+	req->iov[0] = (struct iovec){ p, req->desc[0].len };
+	req->n_out = req->n_out_desc;
+	req->n_in = 1 - req->n_out_desc;
+	return 0;
+}
+
 /* Map a validated chain and mark it in flight. */
 static inline int map_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t head,
 			    const char **why)
@@ -276,7 +298,9 @@ static inline int map_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t h
 	req->head = head;
 	req->n_out = 0;
 	req->n_in = 0;
-	r = vq->map(vq->mem_payload, req);
+	r = map_plain_one(vq, req);
+	if (r == 1)
+		r = vq->map(vq->mem_payload, req);
 	if (unlikely(r)) {
 		*why = "memory interface refused a buffer";
 		return mem_error(r);
@@ -315,16 +339,20 @@ static __attribute__((noinline)) int take_walk(struct vxen_vq *vq, struct vxen_r
 	return map_chain(vq, req, head, why);
 }
 
+/* A chain of one direct descriptor that @req can hold: take_single() applies. */
+static inline bool is_single(const struct vxen_req *req, const struct chain_pre *pre)
+{
+	return pre->valid && req->desc_cap &&
+	       !(pre->first.flags & (VXEN_VRING_DESC_F_NEXT | VXEN_VRING_DESC_F_INDIRECT));
+}
+
 /* Validate the chain of @pre into @req, map it and mark it in flight. */
 static inline int take_chain(struct vxen_vq *vq, struct vxen_req *req, const struct chain_pre *pre,
 			     const char **why)
 {
-	uint16_t head = pre->head;
-
-	if (likely(head < vq->size && !vq->inflight[head] && req->desc_cap &&
-		   !(pre->first.flags & (VXEN_VRING_DESC_F_NEXT | VXEN_VRING_DESC_F_INDIRECT)))) {
+	if (likely(is_single(req, pre))) {
 		take_single(req, &pre->first);
-		return map_chain(vq, req, head, why);
+		return map_chain(vq, req, pre->head, why);
 	}
 	return take_walk(vq, req, pre, why);
 }
@@ -461,13 +489,13 @@ static uint16_t avail_head(const struct vxen_vq *vq, unsigned int ahead)
 
 /* Read the head descriptor of @pre if its head is a valid idle index (else take_chain()
  * rejects it without looking further). */
-static bool read_first(const struct vxen_vq *vq, struct chain_pre *pre)
+static inline bool read_first(const struct vxen_vq *vq, struct chain_pre *pre)
 {
 	pre->rd = NULL;
-	if (pre->head >= vq->size || vq->inflight[pre->head])
-		return false;
-	read_shared_desc(vq, pre->head, &pre->first);
-	return true;
+	pre->valid = pre->head < vq->size && !vq->inflight[pre->head];
+	if (pre->valid)
+		read_shared_desc(vq, pre->head, &pre->first);
+	return pre->valid;
 }
 
 /* Finish a popped request: the memory interface's batch end for a batch of one. */
@@ -555,10 +583,10 @@ static void read_tables(struct vxen_vq *vq, struct batch *b)
 			vq->read(vq->mem_payload, b->rd[i].addr, b->rd[i].dst, b->rd[i].len);
 }
 
-/* Phase 1: the heads and head descriptors of up to @n chains and their table reads. Returns
- * how many chains the batch holds. */
+/* Phase 1: the heads and head descriptors of up to @n chains and their table reads; the first
+ * chain's head is @first, already read. Returns how many chains the batch holds. */
 static unsigned int batch_plan(struct vxen_vq *vq, struct batch *b, struct vxen_req **reqs,
-			       unsigned int n)
+			       unsigned int n, const struct chain_pre *first)
 {
 	unsigned int min_cap = UINT32_MAX, j;
 
@@ -568,8 +596,13 @@ static unsigned int batch_plan(struct vxen_vq *vq, struct batch *b, struct vxen_
 		struct chain_pre *pre = &b->pre[j];
 
 		min_cap = VXEN_MIN(min_cap, reqs[j]->desc_cap);
-		pre->head = avail_head(vq, j);
-		if (!read_first(vq, pre))
+		if (j == 0) {
+			*pre = *first;
+		} else {
+			pre->head = avail_head(vq, j);
+			read_first(vq, pre);
+		}
+		if (!pre->valid)
 			continue;
 		if (pre->first.flags & VXEN_VRING_DESC_F_INDIRECT) {
 			if (!plan_table(vq, b, j, min_cap))
@@ -612,21 +645,20 @@ static unsigned int batch_end(struct vxen_vq *vq, struct vxen_req **reqs, unsign
 	return kept;
 }
 
-VXEN_EXPORT int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned int n,
-				 unsigned int *rejected)
+/*
+ * Phase 2 for the chains left after the single-descriptor run of pop_many(): plan the batch
+ * from @first on (its table reads), read the tables, walk and map in ring order; a rejected
+ * chain leaves its request to the next. Returns the chains mapped into reqs[0 ..).
+ */
+static unsigned int pop_walked(struct vxen_vq *vq, struct vxen_req **reqs, unsigned int n,
+			       const struct chain_pre *first, unsigned int *rej)
 {
-	unsigned int got = 0, rej = 0, k;
+	unsigned int got = 0, k;
 	struct batch b;
-	int avail = available(vq);
 
-	if (rejected)
-		*rejected = 0;
-	if (avail <= 0)
-		return avail;
-	k = batch_plan(vq, &b, reqs, VXEN_MIN(VXEN_MIN(n, VXEN_VQ_POP_MANY_MAX), (unsigned)avail));
+	k = batch_plan(vq, &b, reqs, n, first);
 	consume_avail(vq, k);
 	read_tables(vq, &b);
-	/* Phase 2: walk and map in ring order; a rejected chain leaves its request to the next. */
 	for (unsigned int j = 0; j < k; j++) {
 		const char *why = NULL;
 		int r = take_chain(vq, reqs[got], &b.pre[j], &why);
@@ -636,8 +668,45 @@ VXEN_EXPORT int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned i
 			continue;
 		}
 		reject(vq, b.pre[j].head, r, why);
+		(*rej)++;
+	}
+	return got;
+}
+
+VXEN_EXPORT int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned int n,
+				 unsigned int *rejected)
+{
+	unsigned int got = 0, rej = 0, j;
+	struct chain_pre pre;
+	int avail = available(vq);
+
+	if (rejected)
+		*rejected = 0;
+	if (avail <= 0)
+		return avail;
+	n = VXEN_MIN(VXEN_MIN(n, VXEN_VQ_POP_MANY_MAX), (unsigned int)avail);
+	/* Chains of one direct descriptor (network frames, console, rng) need no table and no
+	 * walk: straight through, in one pass, until the first other chain. */
+	for (j = 0; j < n; j++) {
+		const char *why = NULL;
+		int r;
+
+		pre.head = avail_head(vq, j);
+		read_first(vq, &pre);
+		if (!is_single(reqs[got], &pre))
+			break;
+		take_single(reqs[got], &pre.first);
+		r = map_chain(vq, reqs[got], pre.head, &why);
+		if (likely(!r)) {
+			got++;
+			continue;
+		}
+		reject(vq, pre.head, r, why);
 		rej++;
 	}
+	consume_avail(vq, j);
+	if (j < n)
+		got += pop_walked(vq, reqs + got, n - j, &pre, &rej);
 	got = batch_end(vq, reqs, got, &rej);
 	vq->stats.popped += got;
 	if (rejected)
@@ -653,8 +722,10 @@ VXEN_EXPORT int vxen_vq_push(vxen_vq *vq, struct vxen_req *req, uint32_t written
 		return -EINVAL;
 	if (written > req->in_len)
 		written = (uint32_t)req->in_len;
-	/* Unmap first: under Xen the guest revokes grants as soon as it sees the used entry. */
-	vq->unmap(vq->mem_payload, req, written);
+	/* Unmap first: under Xen the guest revokes grants as soon as it sees the used entry.
+	 * (Plain memory has nothing to release.) */
+	if (!vq->plain)
+		vq->unmap(vq->mem_payload, req, written);
 	vq->inflight[head] = NULL;
 	vq->n_inflight--;
 	write_used(vq, head, written);
@@ -834,6 +905,8 @@ VXEN_EXPORT int vxen_vq_new(vxen_vq **out, const struct vxen_vq_config *cfg)
 		vq->flush = cfg->mem->flush;
 	}
 	vq->mem_payload = cfg->mem_payload;
+	if (cfg->mem == &vq_plain_ops)
+		vq->plain = cfg->mem_payload;
 
 	/* The device owns the used ring header: start it as after a reset (no used entries,
 	 * kicks wanted at the first chain). */

@@ -11,23 +11,11 @@
 #include <virtio-xen/vq.h>
 
 #include "internal.h"
-
-/* Host address of [addr, addr + len) or NULL when any byte of it lies outside the memory. */
-static void *translate(const struct vxen_vq_plain_mem *m, uint64_t addr, uint64_t len)
-{
-	uint64_t off;
-
-	if (addr < m->base)
-		return NULL;
-	off = addr - m->base;
-	if (off > m->size || len > m->size - off)
-		return NULL;
-	return (char *)m->host + off;
-}
+#include "vq_plain.h"
 
 static int plain_read(void *payload, uint64_t addr, void *dst, size_t len)
 {
-	const void *src = translate(payload, addr, len);
+	const void *src = vq_plain_translate(payload, addr, len);
 
 	if (!src)
 		return -EFAULT;
@@ -60,7 +48,7 @@ static int plain_map(void *payload, struct vxen_req *req)
 
 	if (req->n_desc == 1 && !m->max_seg && req->desc[0].len && req->iov_cap) {
 		/* One buffer in one piece: the common case, without the loops. */
-		void *p = translate(m, req->desc[0].addr, req->desc[0].len);
+		void *p = vq_plain_translate(m, req->desc[0].addr, req->desc[0].len);
 
 		if (!p)
 			return -EFAULT;
@@ -79,7 +67,7 @@ static int plain_map(void *payload, struct vxen_req *req)
 		/* Zero-length descriptors are never translated (addr may be anything, even 0). */
 		if (d->len == 0)
 			continue;
-		p = translate(m, d->addr, d->len);
+		p = vq_plain_translate(m, d->addr, d->len);
 		if (!p)
 			return -EFAULT;
 		r = add_iov(m, req, &n, p, d->len);
@@ -99,7 +87,7 @@ static void plain_unmap(void *payload, struct vxen_req *req, size_t written)
 	(void)written;
 }
 
-static const struct vxen_vq_mem_ops plain_ops = {
+const struct vxen_vq_mem_ops vq_plain_ops = {
 	.version = VXEN_VQ_MEM_OPS_VERSION,
 	.read = plain_read,
 	.map = plain_map,
@@ -108,5 +96,5 @@ static const struct vxen_vq_mem_ops plain_ops = {
 
 VXEN_EXPORT const struct vxen_vq_mem_ops *vxen_vq_plain_mem_ops(void)
 {
-	return &plain_ops;
+	return &vq_plain_ops;
 }
