@@ -556,7 +556,8 @@ static bool plan_table(const struct vxen_vq *vq, struct batch *b, unsigned int j
 
 	if (indirect_bad(vq, d))
 		return true; /* rejected by the walk without a read */
-	/* Alone in its batch it reads into the empty vq->table, or is refused as too big. */
+	/* At j == 0 neither can be true of a valid table but the first (min_cap is then the
+	 * desc_cap of the request that takes it), and the walk refuses it, unread, as too big. */
 	if (d->len / VXEN_VRING_DESC_SIZE > min_cap || d->len > 16u * vq->size - b->table_used)
 		return j == 0;
 	rd = &b->rd[b->n_rd++];

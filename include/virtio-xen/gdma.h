@@ -386,7 +386,9 @@ bool vxen_gdma_queue_has_room(const vxen_gdma_queue *q);
 /**
  * vxen_gdma_queue_room() - how many chains of the largest allowed size could be mapped now,
  * one after the other (at most the queue size): what a device popping a batch with
- * vxen_vq_pop_many() may ask for without any of them failing on max_queue_pages.
+ * vxen_vq_pop_many() may ask for without any of them failing on max_queue_pages. Request
+ * slots are not counted beyond "one is free": the queue has one per queue entry, and chains
+ * in flight hold distinct heads, so a virtqueue never runs out of them.
  * vxen_gdma_queue_has_room() is vxen_gdma_queue_room() > 0. Queue thread only; does not log.
  */
 unsigned int vxen_gdma_queue_room(const vxen_gdma_queue *q);
