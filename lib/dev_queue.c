@@ -141,13 +141,6 @@ void dev_queues_fini(struct vxen_dev *dev)
 	dev->queues = NULL;
 }
 
-static bool have_slot(const struct dev_queue *q)
-{
-	/* gdma's own cap on mapped pages: stop before a pop would fail with -ENOMEM, so the
-	 * guest's request waits in its ring instead of being failed. */
-	return q->free_list && (!q->inst->gq || vxen_gdma_queue_has_room(q->inst->gq));
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Ring instances                                                                              */
 
@@ -422,46 +415,9 @@ static void break_queue(struct vxen_dev *dev, struct dev_queue *q)
 	vxen_mmio_needs_reset(dev->mmio);
 }
 
-/*
- * Pop one chain into a free slot. Returns 1 (*out set), 0 (ring empty), -ENOBUFS (no free slot:
- * the queue is marked blocked), -EPROTO (ring corrupt: the queue is broken), or the negative
- * errno of a rejected chain (consumed; its used entry awaits the next publish).
- */
-static int pop_one(struct vxen_dev *dev, struct dev_queue *q, struct dev_req **out)
-{
-	struct qinst *inst = q->inst;
-	struct dev_req *r = q->free_list;
-	int rc;
-
-	if (!have_slot(q)) {
-		q->blocked = true;
-		q->stats.pool_empty++;
-		return -ENOBUFS;
-	}
-	rc = vxen_vq_pop(inst->vq, &r->req);
-	if (rc == 1) {
-		q->free_list = r->next;
-		q->nr_free--;
-		r->next = NULL;
-		r->inst = inst;
-		inst->inflight++;
-		q->stats.inflight++;
-		q->stats.inflight_max = VXEN_MAX(q->stats.inflight_max, q->stats.inflight);
-		/* The device may have repointed priv while it owned the slot last time. */
-		r->req.priv = r->priv_area;
-		if (r->priv_area)
-			memset(r->priv_area, 0, q->cfg.priv_size);
-		*out = r;
-		return 1;
-	}
-	if (rc == -EPROTO)
-		break_queue(dev, q);
-	else if (rc < 0)
-		inst->dirty = dev->dirty = true;
-	return rc;
-}
-
-/* How many chains a batch may take now: free slots, and gdma's room for the largest chain. */
+/* How many chains a batch may take now: free slots, and gdma's own cap on mapped pages (stop
+ * before a pop would fail with -ENOMEM, so the guest's request waits in its ring instead of
+ * being failed). */
 static unsigned int batch_room(const struct dev_queue *q, unsigned int want)
 {
 	unsigned int n = VXEN_MIN(want, q->nr_free);
@@ -614,24 +570,28 @@ bool dev_serve_queues(struct vxen_dev *dev)
 	return more;
 }
 
-/* Pull mode: pop until a chain comes, handling rejections and the kick re-arm race. */
-static int queue_pop(struct vxen_dev *dev, struct dev_queue *q, struct vxen_req **out)
+/* Pull mode: pop until chains come (at most @n), handling rejections and the kick re-arm race.
+ * Returns how many were popped into @out. */
+static int queue_pop(struct vxen_dev *dev, struct dev_queue *q, struct vxen_req **out,
+		     unsigned int n)
 {
-	unsigned int rejected = 0;
-	struct dev_req *r;
-	int rc;
+	struct dev_req *got[VXEN_VQ_POP_MANY_MAX];
+	unsigned int rejected = 0, rej;
+	int k;
 
 	for (;;) {
-		rc = pop_one(dev, q, &r);
-		if (rc == 1) {
-			*out = &r->req;
-			return 1;
+		k = pop_batch(dev, q, n, got, &rej);
+		if (k > 0) {
+			for (int i = 0; i < k; i++)
+				out[i] = &got[i]->req;
+			return k;
 		}
-		if (rc == -ENOBUFS || rc == -EPROTO)
+		if (k == -ENOBUFS || k == -EPROTO)
 			return 0;
-		if (rc < 0 && ++rejected < q->cfg.budget)
+		rejected += rej;
+		if (rej && rejected < q->cfg.budget)
 			continue;
-		if (rc < 0) {
+		if (rej) {
 			/* A flood of bad chains: let other work run, come back next turn. */
 			q->pending = true;
 			dev_wake(dev);
@@ -643,23 +603,29 @@ static int queue_pop(struct vxen_dev *dev, struct dev_queue *q, struct vxen_req 
 	}
 }
 
-VXEN_EXPORT int vxen_dev_queue_pop(vxen_dev *dev, unsigned int qidx, struct vxen_req **out)
+VXEN_EXPORT int vxen_dev_queue_pop_many(vxen_dev *dev, unsigned int qidx, struct vxen_req **out,
+					unsigned int n)
 {
 	struct dev_queue *q;
 	int rc;
 
-	if (!dev || !out || qidx >= dev->nr_queues)
+	if (!dev || !out || qidx >= dev->nr_queues || !n)
 		return -EINVAL;
 	q = &dev->queues[qidx];
 	if (!(q->cfg.flags & VXEN_DEV_Q_PULL))
 		return -EINVAL;
 	if (dev->resetting || !q->inst || q->broken || !dev_live(dev))
 		return 0;
-	rc = queue_pop(dev, q, out);
+	rc = queue_pop(dev, q, out, VXEN_MIN(n, VXEN_VQ_POP_MANY_MAX));
 	/* Outside a process turn, rejected chains' used entries still need a publish. */
 	if (dev->dirty && vxen_dev_current != dev)
 		dev_wake(dev);
 	return rc;
+}
+
+VXEN_EXPORT int vxen_dev_queue_pop(vxen_dev *dev, unsigned int qidx, struct vxen_req **out)
+{
+	return vxen_dev_queue_pop_many(dev, qidx, out, 1);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -339,10 +339,13 @@ static __attribute__((noinline)) int take_walk(struct vxen_vq *vq, struct vxen_r
 	return map_chain(vq, req, head, why);
 }
 
-/* A chain of one direct descriptor that @req can hold: take_single() applies. */
-static inline bool is_single(const struct vxen_req *req, const struct chain_pre *pre)
+/* A chain of one direct descriptor that @req can hold, its head idle now: take_single()
+ * applies. (Idle when its head descriptor was read is not enough: in a batch, an earlier chain
+ * with the same head may have been taken since.) */
+static inline bool is_single(const struct vxen_vq *vq, const struct vxen_req *req,
+			     const struct chain_pre *pre)
 {
-	return pre->valid && req->desc_cap &&
+	return pre->valid && !vq->inflight[pre->head] && req->desc_cap &&
 	       !(pre->first.flags & (VXEN_VRING_DESC_F_NEXT | VXEN_VRING_DESC_F_INDIRECT));
 }
 
@@ -350,7 +353,7 @@ static inline bool is_single(const struct vxen_req *req, const struct chain_pre 
 static inline int take_chain(struct vxen_vq *vq, struct vxen_req *req, const struct chain_pre *pre,
 			     const char **why)
 {
-	if (likely(is_single(req, pre))) {
+	if (likely(is_single(vq, req, pre))) {
 		take_single(req, &pre->first);
 		return map_chain(vq, req, pre->head, why);
 	}
@@ -694,7 +697,7 @@ VXEN_EXPORT int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned i
 
 		pre.head = avail_head(vq, j);
 		read_first(vq, &pre);
-		if (!is_single(reqs[got], &pre))
+		if (!is_single(vq, reqs[got], &pre))
 			break;
 		take_single(reqs[got], &pre.first);
 		r = map_chain(vq, reqs[got], pre.head, &why);

@@ -351,6 +351,22 @@ void vxen_dev_complete(struct vxen_req *req, uint32_t written);
 int vxen_dev_queue_pop(vxen_dev *dev, unsigned int q, struct vxen_req **out);
 
 /**
+ * vxen_dev_queue_pop_many() - pull mode: take up to @n buffer chains of queue @q at once.
+ * @out: receives the requests (out[0 .. result)), each owned by the device until
+ *       vxen_dev_complete().
+ * @n: at most VXEN_VQ_POP_MANY_MAX are taken (larger values are clamped).
+ *
+ * vxen_dev_queue_pop() for a batch, with the batch's crossings (vxen_vq_pop_many(): under Xen
+ * one grant copy for the whole batch where single pops make one each). Takes what is available
+ * now, up to @n, the free request slots and the memory interface's room. A device that holds
+ * buffers ahead of need (a network receive queue) fills its stash with one call; each buffer
+ * held keeps its bounce memory until completed, so hold about as many as it will use soon.
+ * Returns how many were taken, 0 exactly as vxen_dev_queue_pop() does, or -EINVAL if @q is not
+ * a pull queue of @dev or @n is 0. Device thread only.
+ */
+int vxen_dev_queue_pop_many(vxen_dev *dev, unsigned int q, struct vxen_req **out, unsigned int n);
+
+/**
  * vxen_dev_queue_wake() - have the device thread serve queue @q at its next turn: call
  * ops->queue_notify() for a pull queue (e.g. data for the guest arrived on another thread and
  * needs a buffer), or pop a push queue. Ignored while the queue is not running. Thread-safe.

@@ -37,8 +37,11 @@
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
-		if (!(cond))                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz_dev: invariant failed: %s (line %d)\n", #cond,       \
+				__LINE__);                                                         \
 			__builtin_trap();                                                          \
+		}                                                                                  \
 	} while (0)
 
 #define ARENA_SIZE (64u * 1024)
@@ -317,6 +320,12 @@ static void invariants(void)
 		CHECK(qs.inflight >= w.held_q[q]);
 		if (qs.broken && st)
 			CHECK(st & VXEN_MMIO_S_NEEDS_RESET);
+		if (!(qs.vq.popped <= qs.vq.pushed + qs.inflight))
+			fprintf(stderr,
+				"DBG q%u popped %lu pushed %lu inflight %lu rejected %lu held %u\n",
+				q, (unsigned long)qs.vq.popped, (unsigned long)qs.vq.pushed,
+				(unsigned long)qs.inflight, (unsigned long)qs.vq.rejected,
+				w.held_q[q]);
 		CHECK(qs.vq.popped <= qs.vq.pushed + qs.inflight);
 	}
 	CHECK(w.ring_maps <= 6);

@@ -304,9 +304,13 @@ START_TEST(net__large_frames_span_merged_buffers)
 		h = guest_expect(tx, sizes[i]);
 		/* The device fills each buffer before the next. */
 		ck_assert_uint_eq(h.num_buffers, bufs_for(sizes[i]));
-		/* A frame that fits the one buffer held for it is read straight into guest
-		 * memory; the rest of a larger one goes through the daemon's bounce buffer. */
-		ck_assert_uint_eq(exnet_stat(&w, w.domid, 0, "rx_copied"), i);
+		/* A frame that fits the buffers held when it is read goes straight into them;
+		 * the rest of a larger one goes through the daemon's bounce buffer. How many are
+		 * held depends on the daemon's batching, but the first frame fits one buffer, and
+		 * no frame is copied twice. */
+		ck_assert_uint_le(exnet_stat(&w, w.domid, 0, "rx_copied"), i);
+		if (i == 0)
+			ck_assert_uint_eq(exnet_stat(&w, w.domid, 0, "rx_copied"), 0);
 	}
 	ck_assert_uint_gt(bufs_for(65000), 40);
 	ck_assert_uint_eq(exnet_stat(&w, w.domid, 0, "rx_frames"), 5);
@@ -503,6 +507,7 @@ START_TEST(net__unusable_rx_buffers_are_returned_and_counted)
 {
 	struct xensim_net_opts o = opts(XENSIM_NET_DEFAULT_FEATURES);
 	struct xensim_sg rd, wr, tiny;
+	struct xensim_vq_raw raw;
 	xensim_vq *vq;
 	uint64_t gpa;
 	uint32_t len;
@@ -513,6 +518,13 @@ START_TEST(net__unusable_rx_buffers_are_returned_and_counted)
 	exnet_daemon_start_socket(&w);
 	exnet_up(&w, &o);
 	vq = xensim_vdev_vq(xensim_net_vdev(w.net), 0);
+	/* Ours go in only once the daemon holds the driver's buffer (EVENT_IDX: avail_event
+	 * moved past it); a daemon popping a batch would otherwise take all three at once and
+	 * return ours before the frame's, which xensim_net_recv() cannot tell from its own. */
+	ck_assert_int_eq(xensim_vq_raw(vq, &raw), 0);
+	for (int t = 0; t < EXNET_TMO && le16toh(*raw.avail_event) == 0; t++)
+		usleep(1000);
+	ck_assert_uint_eq(le16toh(*raw.avail_event), 1);
 	ck_assert_int_eq(xensim_guest_alloc_pages(w.g, 3, &gpa), 0);
 	rd = (struct xensim_sg){ gpa, 64 };
 	wr = (struct xensim_sg){ gpa + 4096, MRG_BUF };

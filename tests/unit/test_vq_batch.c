@@ -791,6 +791,42 @@ START_TEST(vq_batch__duplicate_head_in_one_batch_is_ebusy)
 }
 END_TEST
 
+/*
+ * A one-descriptor chain taken in the walked part of a batch (after a multi-descriptor chain)
+ * whose head comes again later in the same batch: the second is -EBUSY, although both heads were
+ * idle when the batch first read them. (Regression: the one-descriptor path trusted that early
+ * look and took the head twice; found by fuzz_dev.)
+ */
+START_TEST(vq_batch__duplicate_single_head_after_a_walked_chain_is_ebusy)
+{
+	struct tvq *t = bq_new(16, 0, &ops_batch);
+	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
+	struct vxen_req *reqs[8];
+	struct tvq_req *r = rq_new(8, 16, reqs);
+	unsigned int rej = 0;
+	uint16_t m, h;
+	uint32_t len;
+
+	m = tvq_add(t, 1, 3, lens3); /* direct, three descriptors: walked */
+	h = tvq_add(t, 1, 1, lens1);
+	tvq_avail(t, h); /* the same head again */
+	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, &rej), 2);
+	ck_assert_uint_eq(rej, 1);
+	ck_assert_uint_eq(st->rej_ebusy, 1);
+	check_req(t, reqs[0], m, 1, 3, lens3);
+	check_req(t, reqs[1], h, 1, 1, lens1);
+	ck_assert_uint_eq(vxen_vq_inflight(t->vq), 2);
+	ck_assert_int_eq(vxen_vq_push(t->vq, reqs[0], 0), 0);
+	ck_assert_int_eq(vxen_vq_push(t->vq, reqs[1], 0), 0);
+	vxen_vq_publish(t->vq);
+	ck_assert_uint_eq(tvq_used_idx(t), 2);
+	ck_assert_int_eq(find_used(t, h, &len), 1);
+	ck_assert_uint_eq(fm.mapped_now, 0);
+	free(r);
+	tvq_free(t);
+}
+END_TEST
+
 START_TEST(vq_batch__respects_n_and_pop_many_max)
 {
 	enum { N = 100, R = 2 * VXEN_VQ_POP_MANY_MAX + 8 };
@@ -1231,6 +1267,7 @@ int main(void)
 	tcase_add_test(tc, vq_batch__failed_table_read_rejects_only_that_chain);
 	tcase_add_test(tc, vq_batch__batch_across_the_index_wrap_delivers_every_chain);
 	tcase_add_test(tc, vq_batch__duplicate_head_in_one_batch_is_ebusy);
+	tcase_add_test(tc, vq_batch__duplicate_single_head_after_a_walked_chain_is_ebusy);
 	tcase_add_test(tc, vq_batch__respects_n_and_pop_many_max);
 	tcase_add_test(tc,
 		       vq_batch__direct_multi_descriptor_chain_with_indirect_feature_goes_alone);
