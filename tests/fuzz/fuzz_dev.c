@@ -320,12 +320,6 @@ static void invariants(void)
 		CHECK(qs.inflight >= w.held_q[q]);
 		if (qs.broken && st)
 			CHECK(st & VXEN_MMIO_S_NEEDS_RESET);
-		if (!(qs.vq.popped <= qs.vq.pushed + qs.inflight))
-			fprintf(stderr,
-				"DBG q%u popped %lu pushed %lu inflight %lu rejected %lu held %u\n",
-				q, (unsigned long)qs.vq.popped, (unsigned long)qs.vq.pushed,
-				(unsigned long)qs.inflight, (unsigned long)qs.vq.rejected,
-				w.held_q[q]);
 		CHECK(qs.vq.popped <= qs.vq.pushed + qs.inflight);
 	}
 	CHECK(w.ring_maps <= 6);
