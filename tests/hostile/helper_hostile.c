@@ -97,10 +97,40 @@ bool hw_sector_ok(const uint8_t *buf, uint64_t sector)
 	return true;
 }
 
+/*
+ * The grant strategy under test: VXEN_HOSTILE_GDMA=per-desc (map every descriptor), =map (a
+ * 512-byte copy threshold: data buffers mapped, batched), or unset / =batched (the default:
+ * everything up to a page copied, batched). ctest runs the catalogue with each. Devices in
+ * foreign mode (grant_usage=0) have one strategy and keep the defaults.
+ */
+static const struct vxen_gdma_config *gdma_under_test(struct vxen_gdma_config *gc, bool grants)
+{
+	const char *s = getenv("VXEN_HOSTILE_GDMA");
+
+	*gc = (struct vxen_gdma_config)VXEN_GDMA_CONFIG_INIT;
+	if (!grants || !s || !strcmp(s, "batched")) /* foreign mode has one strategy */
+		return gc;
+	if (!strcmp(s, "per-desc"))
+		gc->strategy = VXEN_GDMA_PER_DESC;
+	else if (!strcmp(s, "map"))
+		gc->copy_threshold = 512;
+	else
+		ck_abort_msg("VXEN_HOSTILE_GDMA=%s: batched, per-desc or map", s);
+	return gc;
+}
+
+bool hw_per_desc(void)
+{
+	const char *s = getenv("VXEN_HOSTILE_GDMA");
+
+	return s && !strcmp(s, "per-desc");
+}
+
 static void do_dev_new(void *arg)
 {
 	struct dev_args *a = arg;
 	struct vxen_dev_config cfg = VXEN_DEV_CONFIG_INIT;
+	struct vxen_gdma_config gc;
 	struct vxen_xs_device info = { .version = VXEN_XS_DEVICE_VERSION };
 	vxen_loop *loop = testloop_loop(a->w->loop);
 	struct blk_opts *o = calloc(1, sizeof(*o));
@@ -124,6 +154,7 @@ static void do_dev_new(void *arg)
 	cfg.irq = (struct vxen_irq){ .kind = VXEN_IRQ_SPI, .line = a->irq };
 	cfg.grants = a->grants;
 	cfg.server = a->d->srv;
+	cfg.gdma = gdma_under_test(&gc, a->grants);
 	a->r = blk_create(loop, &info, &cfg, &a->d->dev, desc, sizeof(desc), o);
 	if (!a->r)
 		a->r = vxen_loop_add_dev(loop, a->d->dev);

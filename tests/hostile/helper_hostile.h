@@ -106,6 +106,9 @@ struct hw {
 
 /* ---- world ---------------------------------------------------------------------------------- */
 
+/** hw_per_desc() - true when the catalogue runs with the per-descriptor grant strategy. */
+bool hw_per_desc(void);
+
 /** hw_up() - machine, guest, backend thread, devices A and B, B's driver; A initialised (all
  * queues, DRIVER_OK) unless @o->a_probe_only. @o may be NULL. */
 void hw_up(struct hw *w, const struct hw_opts *o);

@@ -645,9 +645,15 @@ static void run_case(const struct hcase *c)
 		check_served(&w, c, &b);
 		break;
 	}
-	if (c->no_map)
-		ck_assert_msg(hw_counters(&w).gnt_map_calls == maps, "%s: the chain was mapped",
-			      c->name);
+	if (c->no_map) {
+		/* The per-descriptor strategy reads an indirect table by mapping it (one map per
+		 * read, as backends without the library do); no buffer of the chain is mapped. */
+		uint64_t reads =
+			hw_per_desc() ? hw_qstats(&w, &w.a, 0).gdma.reads - before.gdma.reads : 0;
+
+		ck_assert_msg(hw_counters(&w).gnt_map_calls - maps <= reads,
+			      "%s: the chain was mapped", c->name);
+	}
 	if (c->out != BROKEN) {
 		/* The queue goes on: a good request right after, in the next slot. */
 		good_used = c->out == DROPPED ? 0 : 1;
