@@ -272,23 +272,6 @@ static void take_single(struct vxen_req *req, const struct raw_desc *d)
 	req->in_len = wr ? d->len : 0;
 }
 
-/* Plain memory, one non-empty buffer in one piece: map() without the call. 1 if not that case. */
-static inline int map_plain_one(const struct vxen_vq *vq, struct vxen_req *req)
-{
-	const struct vxen_vq_plain_mem *m = vq->plain;
-	void *p;
-
-	if (!m || req->n_desc != 1 || m->max_seg || !req->desc[0].len || !req->iov_cap)
-		return 1;
-	p = vq_plain_translate(m, req->desc[0].addr, req->desc[0].len);
-	if (!p)
-		return -EFAULT;
-	req->iov[0] = (struct iovec){ p, req->desc[0].len };
-	req->n_out = req->n_out_desc;
-	req->n_in = 1 - req->n_out_desc;
-	return 0;
-}
-
 /* Map a validated chain and mark it in flight. */
 static inline int map_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t head,
 			    const char **why)
@@ -298,7 +281,8 @@ static inline int map_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t h
 	req->head = head;
 	req->n_out = 0;
 	req->n_in = 0;
-	r = map_plain_one(vq, req);
+	/* The library's plain memory needs no call for one buffer (vq_plain.h). */
+	r = vq->plain ? vq_plain_map_one(vq->plain, req) : 1;
 	if (r == 1)
 		r = vq->map(vq->mem_payload, req);
 	if (unlikely(r)) {

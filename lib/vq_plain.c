@@ -46,17 +46,10 @@ static int plain_map(void *payload, struct vxen_req *req)
 	const struct vxen_vq_plain_mem *m = payload;
 	unsigned int n = 0;
 
-	if (req->n_desc == 1 && !m->max_seg && req->desc[0].len && req->iov_cap) {
-		/* One buffer in one piece: the common case, without the loops. */
-		void *p = vq_plain_translate(m, req->desc[0].addr, req->desc[0].len);
+	int one = vq_plain_map_one(m, req);
 
-		if (!p)
-			return -EFAULT;
-		req->iov[0] = (struct iovec){ p, req->desc[0].len };
-		req->n_out = req->n_out_desc;
-		req->n_in = 1 - req->n_out_desc;
-		return 0;
-	}
+	if (one != 1)
+		return one; /* one buffer in one piece: the common case, without the loops */
 	for (unsigned int i = 0; i < req->n_desc; i++) {
 		const struct vxen_desc *d = &req->desc[i];
 		char *p;
