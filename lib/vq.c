@@ -279,12 +279,13 @@ static inline int map_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t h
 	int r;
 
 	req->head = head;
-	req->n_out = 0;
-	req->n_in = 0;
 	/* The library's plain memory needs no call for one buffer (vq_plain.h). */
 	r = vq->plain ? vq_plain_map_one(vq->plain, req) : 1;
-	if (r == 1)
+	if (r == 1) {
+		req->n_out = 0;
+		req->n_in = 0;
 		r = vq->map(vq->mem_payload, req);
+	}
 	if (unlikely(r)) {
 		*why = "memory interface refused a buffer";
 		return mem_error(r);
@@ -706,7 +707,7 @@ VXEN_EXPORT int vxen_vq_push(vxen_vq *vq, struct vxen_req *req, uint32_t written
 {
 	uint16_t head = req->head;
 
-	if (head >= vq->size || vq->inflight[head] != req)
+	if (unlikely(head >= vq->size || vq->inflight[head] != req))
 		return -EINVAL;
 	if (written > req->in_len)
 		written = (uint32_t)req->in_len;

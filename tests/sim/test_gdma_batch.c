@@ -29,31 +29,10 @@
 #include <xensim-virtio.h>
 #include <xensim.h>
 
-#define BACKEND	   0
+#include "gdma_vq_world.h"
+
 #define NUM	   64 /* queue size: the table scratch holds 21 three-entry tables */
-#define MAXD	   16
 #define F_INDIRECT (1ull << VXEN_F_INDIRECT_DESC)
-
-struct world {
-	xensim_server *srv;
-	xensim *x;
-	uint32_t domid;
-	xensim_guest *guest;
-	vxen_gdma *g;
-	vxen_gdma_queue *q;
-	xensim_vq *dq; /* driver side */
-	struct xensim_vq_raw raw;
-	vxen_gdma_ring *ring[3];
-	vxen_vq *vq;
-};
-
-struct dreq {
-	struct vxen_req r;
-	struct vxen_desc d[MAXD];
-	struct iovec iov[MAXD];
-};
-
-static struct world w;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Grant copy spy                                                                              */
@@ -85,30 +64,11 @@ int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count,
 /* A queue of @num entries, rings mapped by gdma and walked by vxen_vq over the gdma queue. */
 static void vq_up_num(const struct vxen_gdma_config *gcfg, uint64_t features, unsigned int num)
 {
-	struct xensim_domain_config dc = XENSIM_DOMAIN_CONFIG_INIT;
-	struct vxen_gdma_config cfg = *gcfg;
 	struct vxen_vq_config vc = VXEN_VQ_CONFIG_INIT;
 
-	memset(&w, 0, sizeof(w));
 	memset(&spy, 0, sizeof(spy));
-	ck_assert_int_eq(xensim_server_start(&w.srv, NULL), 0);
-	ck_assert_int_eq(xensim_open(&w.x, NULL), 0);
-	ck_assert_int_eq(xensim_domain_create(w.x, &dc, &w.domid), 0);
-	ck_assert_int_eq(xensim_guest_attach(&w.guest, w.x, w.domid), 0);
-	cfg.domid = w.domid;
-	ck_assert_int_eq(vxen_gdma_new(&w.g, &cfg), 0);
-	ck_assert_int_eq(xensim_vq_new(&w.dq, w.guest, BACKEND, num, features), 0);
-	ck_assert_int_eq(xensim_vq_raw(w.dq, &w.raw), 0);
-	ck_assert_int_eq(vxen_gdma_map_ring(&w.ring[0], w.g, w.raw.desc_dma, 16 * num, 16), 0);
-	ck_assert_int_eq(vxen_gdma_map_ring(&w.ring[1], w.g, w.raw.avail_dma, 4 + 2 * num, 2), 0);
-	ck_assert_int_eq(vxen_gdma_map_ring(&w.ring[2], w.g, w.raw.used_dma, 4 + 8 * num, 4), 0);
-	ck_assert_int_eq(vxen_gdma_queue_new(&w.q, w.g, 0, (uint32_t)num), 0);
-	vc.size = num;
-	vc.features = features | 1ull << VXEN_F_VERSION_1 | 1ull << VXEN_F_ACCESS_PLATFORM;
-	vc.desc = vxen_gdma_ring_ptr(w.ring[0]);
-	vc.avail = vxen_gdma_ring_ptr(w.ring[1]);
-	vc.used = vxen_gdma_ring_ptr(w.ring[2]);
-	vxen_gdma_queue_attach(w.q, &vc);
+	machine_up_cfg(gcfg);
+	rings_up(features, num, &vc);
 	ck_assert_int_eq(vxen_vq_new(&w.vq, &vc), 0);
 }
 
@@ -134,64 +94,6 @@ static void vq_up_mapped(uint64_t features)
 	vq_up(&cfg, features);
 }
 
-/* Device side first (vq, gdma queue, rings), then the guest's queue. */
-static void vq_down(void)
-{
-	memset(&spy, 0, sizeof(spy));
-	vxen_vq_free(w.vq);
-	vxen_gdma_queue_free(w.q);
-	for (int i = 0; i < 3; i++)
-		vxen_gdma_unmap_ring(w.ring[i]);
-	vxen_gdma_free(w.g);
-	ck_assert_int_eq(xensim_vq_free(w.dq), 0); /* -EBUSY if a grant were still mapped */
-	ck_assert_uint_eq(xensim_guest_broken(w.guest), 0);
-	xensim_guest_detach(w.guest);
-	xensim_close(w.x);
-	xensim_server_stop(w.srv);
-}
-
-static struct xensim_counters counters(void)
-{
-	struct xensim_counters c;
-
-	ck_assert_int_eq(xensim_counters_get(w.x, w.domid, &c), 0);
-	return c;
-}
-
-static uint64_t ring_pages(void)
-{
-	struct vxen_gdma_dev_stats ds;
-
-	vxen_gdma_dev_stats(w.g, &ds);
-	return ds.ring_live_pages;
-}
-
-static void dreq_init(struct dreq *d, unsigned int n, struct vxen_req **ptrs)
-{
-	memset(d, 0, n * sizeof(*d));
-	for (unsigned int i = 0; i < n; i++) {
-		d[i].r.desc = d[i].d;
-		d[i].r.desc_cap = MAXD;
-		d[i].r.iov = d[i].iov;
-		d[i].r.iov_cap = MAXD;
-		ptrs[i] = &d[i].r;
-	}
-}
-
-static uint64_t galloc(size_t len, uint8_t fill)
-{
-	uint64_t gpa;
-
-	ck_assert_int_eq(xensim_guest_alloc_pages(w.guest, (len + 4095) / 4096, &gpa), 0);
-	memset(xensim_guest_ptr(w.guest, gpa, len), fill, len);
-	return gpa;
-}
-
-static uint8_t *gptr(uint64_t gpa, size_t len)
-{
-	return xensim_guest_ptr(w.guest, gpa, len);
-}
-
 static uint16_t used_idx(void)
 {
 	return le16toh(w.raw.used[1]);
@@ -207,21 +109,6 @@ static void used_elem(uint16_t slot, uint32_t *id, uint32_t *len)
 
 /* ------------------------------------------------------------------------------------------ */
 /* virtio-blk reads through the guest driver                                                   */
-
-/* A virtio-blk read: header (16, readable), data (4096, writable), status (1, writable). */
-struct blk {
-	uint64_t hdr, data, status;
-};
-
-static struct blk blk_add(int tag)
-{
-	struct blk b = { galloc(16, (uint8_t)tag), galloc(4096, 0), galloc(1, 0xff) };
-	struct xensim_sg out[] = { { b.hdr, 16 } };
-	struct xensim_sg in[] = { { b.data, 4096 }, { b.status, 1 } };
-
-	ck_assert_int_eq(xensim_vq_add(w.dq, out, 1, in, 2, (void *)(uintptr_t)(tag + 1)), 0);
-	return b;
-}
 
 /* The device's work: check the header, fill the data with tag + 1, status 0. */
 static uint32_t blk_serve(struct vxen_req *r, int tag)
@@ -252,24 +139,43 @@ static int blk_tag(const struct vxen_req *r)
 	return b;
 }
 
-static bool blk_done(const struct blk *b, int tag)
+/* 4 KiB of @data all @fill and the status byte @status. */
+static bool bytes_are(const uint8_t *data, uint8_t fill, const uint8_t *status, uint8_t st)
 {
-	const uint8_t *d = gptr(b->data, 4096);
-
 	for (int i = 0; i < 4096; i++)
-		if (d[i] != (uint8_t)(tag + 1))
+		if (data[i] != fill)
 			return false;
-	return gptr(b->status, 1)[0] == 0;
+	return *status == st;
 }
 
+/* Served by blk_serve(@tag): data tag + 1, status 0. */
+static bool blk_done(const struct blk *b, int tag)
+{
+	return bytes_are(gptr(b->data, 4096), (uint8_t)(tag + 1), gptr(b->status, 1), 0);
+}
+
+/* As the guest made it: data 0, status 0xff. */
 static bool blk_untouched(const struct blk *b)
 {
-	const uint8_t *d = gptr(b->data, 4096);
+	return bytes_are(gptr(b->data, 4096), 0, gptr(b->status, 1), 0xff);
+}
 
-	for (int i = 0; i < 4096; i++)
-		if (d[i])
-			return false;
-	return gptr(b->status, 1)[0] == 0xff;
+/* @n reads with tags 0 .. @n - 1, added through the guest driver. */
+static void blks_add(struct blk *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		b[i] = blk_add(i);
+}
+
+/* Serve and push the first @n popped requests: the i-th carries tag i, or with @by_head the
+ * number of its head. */
+static void serve_push(struct vxen_req **reqs, int n, bool by_head)
+{
+	for (int i = 0; i < n; i++) {
+		int tag = by_head ? reqs[i]->head : i;
+
+		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], tag)), 0);
+	}
 }
 
 /* The guest collects @n completions, each 4097 bytes, and finds the data of each. */
@@ -357,28 +263,32 @@ static void rblk_add(struct rblk *b, uint16_t head, int tag)
 	xensim_vq_raw_set_avail(w.dq, head, head);
 }
 
-static void rblk_end(struct rblk *b)
+/* @n of them at heads (and with tags) 0 .. @n - 1; avail.idx is the caller's to move. */
+static void rblks_add(struct rblk *b, uint16_t n)
 {
-	gbuf_end(&b->tab);
-	gbuf_end(&b->hdr);
-	gbuf_end(&b->data);
-	gbuf_end(&b->status);
+	for (uint16_t i = 0; i < n; i++)
+		rblk_add(&b[i], i, i);
+}
+
+/* The guest ends the grants of @n of them. */
+static void rblks_end(struct rblk *b, int n)
+{
+	for (int i = 0; i < n; i++) {
+		gbuf_end(&b[i].tab);
+		gbuf_end(&b[i].hdr);
+		gbuf_end(&b[i].data);
+		gbuf_end(&b[i].status);
+	}
 }
 
 static bool rblk_done(const struct rblk *b, int tag)
 {
-	for (int i = 0; i < 4096; i++)
-		if (b->data.p[i] != (uint8_t)(tag + 1))
-			return false;
-	return b->status.p[0] == 0;
+	return bytes_are(b->data.p, (uint8_t)(tag + 1), b->status.p, 0);
 }
 
 static bool rblk_untouched(const struct rblk *b)
 {
-	for (int i = 0; i < 4096; i++)
-		if (b->data.p[i])
-			return false;
-	return b->status.p[0] == 0xff;
+	return bytes_are(b->data.p, 0, b->status.p, 0xff);
 }
 
 /* The used entry for @head among the first @n, or -1; its length in *@len. */
@@ -396,6 +306,63 @@ static int find_used(uint16_t head, uint16_t n, uint32_t *len)
 	return -1;
 }
 
+/* The failure tests' batch: four raw reads at heads 0 .. 3 and eight requests for them. */
+#define RB_N 4
+static struct {
+	struct rblk b[RB_N];
+	struct dreq d[2 * RB_N];
+	struct vxen_req *reqs[2 * RB_N];
+} rb;
+
+/* rb's reads added, the grant @revoke of one of them ended by the guest, the reads made
+ * available, rb's requests ready; Xen's counters zeroed. */
+static void rb_offer(struct gbuf *revoke)
+{
+	rblks_add(rb.b, RB_N);
+	gbuf_revoke(revoke);
+	xensim_vq_raw_set_avail_idx(w.dq, RB_N);
+	dreqs_init(rb.d, 2 * RB_N, rb.reqs);
+	xensim_counters_reset(w.x);
+}
+
+/* Pop rb's chains: all but @bad come out, in ring order; @bad is rejected. */
+static void rb_pop_all_but(uint16_t bad)
+{
+	unsigned int rej = 0;
+
+	ck_assert_int_eq(vxen_vq_pop_many(w.vq, rb.reqs, 2 * RB_N, &rej), RB_N - 1);
+	ck_assert_uint_eq(rej, 1);
+	for (uint16_t i = 0, k = 0; i < RB_N; i++)
+		if (i != bad)
+			ck_assert_uint_eq(rb.reqs[k++]->head, i);
+}
+
+/* Published: all of rb's heads used, @bad with length 0; the others served. */
+static void rb_check_all_but_served(uint16_t bad)
+{
+	uint32_t len;
+
+	ck_assert_uint_eq(used_idx(), RB_N);
+	ck_assert_int_ge(find_used(bad, RB_N, &len), 0);
+	ck_assert_uint_eq(len, 0);
+	for (uint16_t i = 0; i < RB_N; i++)
+		if (i != bad)
+			ck_assert(rblk_done(&rb.b[i], i));
+}
+
+/* ... each of them with a used length of 4097. */
+static void rb_check_all_but_used_4097(uint16_t bad)
+{
+	uint32_t len;
+
+	for (uint16_t i = 0; i < RB_N; i++) {
+		if (i == bad)
+			continue;
+		ck_assert_int_ge(find_used(i, RB_N, &len), 0);
+		ck_assert_uint_eq(len, 4097);
+	}
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Costs                                                                                       */
 
@@ -410,11 +377,10 @@ START_TEST(gdma_batch__eight_blk_requests_cost_one_table_read_one_copy_in_one_co
 
 	vq_up_default(F_INDIRECT);
 	st = vxen_gdma_queue_stats(w.q);
-	for (int i = 0; i < 8; i++)
-		b[i] = blk_add(i);
+	blks_add(b, 8);
 	xensim_vq_get_stats(w.dq, &vs);
 	ck_assert_uint_eq(vs.indirect, 8); /* as Linux: each request one indirect table */
-	dreq_init(d, 8, reqs);
+	dreqs_init(d, 8, reqs);
 	xensim_counters_reset(w.x);
 
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, NULL), 8);
@@ -424,10 +390,9 @@ START_TEST(gdma_batch__eight_blk_requests_cost_one_table_read_one_copy_in_one_co
 	ck_assert_uint_eq(st->reads, 8);
 	ck_assert_uint_eq(st->copy_calls, 2);
 	ck_assert_uint_eq(st->requests, 8);
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 8; i++)
 		ck_assert_int_eq(blk_tag(reqs[i]), i); /* ring order */
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], i)), 0);
-	}
+	serve_push(reqs, 8, false);
 	/* the copy-out waits for the publish */
 	c = counters();
 	ck_assert_uint_eq(c.gnt_copy_calls, 2);
@@ -452,9 +417,8 @@ START_TEST(gdma_batch__the_same_requests_popped_one_by_one_cost_three_copies_eac
 	struct blk b[8];
 
 	vq_up_default(F_INDIRECT);
-	for (int i = 0; i < 8; i++)
-		b[i] = blk_add(i);
-	dreq_init(d, 8, reqs);
+	blks_add(b, 8);
+	dreqs_init(d, 8, reqs);
 	xensim_counters_reset(w.x);
 	for (int i = 0; i < 8; i++) {
 		ck_assert_int_eq(vxen_vq_pop(w.vq, reqs[i]), 1);
@@ -475,17 +439,15 @@ START_TEST(gdma_batch__eight_blk_requests_with_mapped_data_cost_one_map_each_and
 	struct blk b[8];
 
 	vq_up_mapped(F_INDIRECT);
-	for (int i = 0; i < 8; i++)
-		b[i] = blk_add(i);
-	dreq_init(d, 8, reqs);
+	blks_add(b, 8);
+	dreqs_init(d, 8, reqs);
 	xensim_counters_reset(w.x);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, NULL), 8);
 	c = counters();
 	ck_assert_uint_eq(c.gnt_copy_calls, 2);
 	ck_assert_uint_eq(c.gnt_map_calls, 8);
 	ck_assert_uint_eq(c.gnt_live_pages, ring_pages() + 8);
-	for (int i = 0; i < 8; i++)
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], i)), 0);
+	serve_push(reqs, 8, false);
 	c = counters();
 	ck_assert_uint_eq(c.gnt_unmap_calls, 8); /* unmapped at push, before any used entry */
 	ck_assert_uint_eq(c.gnt_live_pages, ring_pages());
@@ -507,17 +469,15 @@ START_TEST(gdma_batch__per_desc_strategy_serves_a_batch_with_a_map_per_table_and
 
 	cfg.strategy = VXEN_GDMA_PER_DESC;
 	vq_up(&cfg, F_INDIRECT);
-	for (int i = 0; i < 4; i++)
-		b[i] = blk_add(i);
-	dreq_init(d, 4, reqs);
+	blks_add(b, 4);
+	dreqs_init(d, 4, reqs);
 	xensim_counters_reset(w.x);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 4, NULL), 4);
 	c = counters();
 	ck_assert_uint_eq(c.gnt_map_calls, 4 + 4 * 3); /* each table; each descriptor */
 	ck_assert_uint_eq(c.gnt_copy_calls, 0);
 	ck_assert_uint_eq(c.gnt_live_pages, ring_pages() + 4 * 3);
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], i)), 0);
+	serve_push(reqs, 4, false);
 	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages());
 	vxen_vq_publish(w.vq);
 	ck_assert_uint_eq(counters().gnt_copy_calls, 0);
@@ -534,27 +494,13 @@ START_TEST(gdma_batch__revoked_grant_in_one_chain_fails_only_that_chain)
 	const struct vxen_gdma_stats *st;
 	const struct vxen_vq_stats *vst;
 	struct xensim_counters c;
-	struct vxen_req *reqs[8];
-	struct dreq d[8];
-	struct rblk b[4];
-	unsigned int rej = 0;
-	uint32_t len;
 
 	vq_up_default(F_INDIRECT);
 	st = vxen_gdma_queue_stats(w.q);
 	vst = vxen_vq_stats(w.vq);
-	for (uint16_t i = 0; i < 4; i++)
-		rblk_add(&b[i], i, i);
-	gbuf_revoke(&b[2].hdr); /* its copy-in fails in the batch's one copy call */
-	xensim_vq_raw_set_avail_idx(w.dq, 4);
-	dreq_init(d, 8, reqs);
-	xensim_counters_reset(w.x);
+	rb_offer(&rb.b[2].hdr); /* its copy-in fails in the batch's one copy call */
 
-	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, &rej), 3);
-	ck_assert_uint_eq(rej, 1);
-	ck_assert_uint_eq(reqs[0]->head, 0);
-	ck_assert_uint_eq(reqs[1]->head, 1);
-	ck_assert_uint_eq(reqs[2]->head, 3);
+	rb_pop_all_but(2);
 	c = counters();
 	ck_assert_uint_eq(c.gnt_copy_calls, 2);
 	ck_assert_uint_eq(c.gnt_map_calls, 0);
@@ -564,30 +510,17 @@ START_TEST(gdma_batch__revoked_grant_in_one_chain_fails_only_that_chain)
 	ck_assert_uint_eq(vst->rej_efault, 1);
 	ck_assert_uint_eq(vst->popped, 3);
 	ck_assert_uint_eq(vxen_vq_inflight(w.vq), 3);
-	for (int i = 0; i < 3; i++) {
-		int tag = reqs[i]->head;
-
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], tag)), 0);
-	}
+	serve_push(rb.reqs, 3, true);
 	vxen_vq_publish(w.vq);
 	ck_assert_uint_eq(counters().gnt_copy_calls, 3);
-	ck_assert_uint_eq(used_idx(), 4);
-	ck_assert_int_ge(find_used(2, 4, &len), 0);
-	ck_assert_uint_eq(len, 0);
-	for (uint16_t i = 0; i < 4; i++) {
-		if (i == 2)
-			continue;
-		ck_assert_int_ge(find_used(i, 4, &len), 0);
-		ck_assert_uint_eq(len, 4097);
-		ck_assert(rblk_done(&b[i], i));
-	}
-	ck_assert(rblk_untouched(&b[2]));
+	rb_check_all_but_served(2);
+	rb_check_all_but_used_4097(2);
+	ck_assert(rblk_untouched(&rb.b[2]));
 	/* nothing stays mapped or pending */
 	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages());
 	ck_assert_uint_eq(st->live_requests, 0);
 	ck_assert_uint_eq(st->live_pages, 0);
-	for (int i = 0; i < 4; i++)
-		rblk_end(&b[i]);
+	rblks_end(rb.b, RB_N);
 	vq_down();
 }
 END_TEST
@@ -596,53 +529,26 @@ START_TEST(gdma_batch__revoked_mapped_buffer_in_one_chain_fails_only_that_chain)
 {
 	const struct vxen_gdma_stats *st;
 	struct xensim_counters c;
-	struct vxen_req *reqs[8];
-	struct dreq d[8];
-	struct rblk b[4];
-	unsigned int rej = 0;
-	uint32_t len;
 
 	vq_up_mapped(F_INDIRECT);
 	st = vxen_gdma_queue_stats(w.q);
-	for (uint16_t i = 0; i < 4; i++)
-		rblk_add(&b[i], i, i);
-	gbuf_revoke(&b[1].data); /* its map fails: the chain is refused by map() */
-	xensim_vq_raw_set_avail_idx(w.dq, 4);
-	dreq_init(d, 8, reqs);
-	xensim_counters_reset(w.x);
+	rb_offer(&rb.b[1].data); /* its map fails: the chain is refused by map() */
 
-	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, &rej), 3);
-	ck_assert_uint_eq(rej, 1);
-	ck_assert_uint_eq(reqs[0]->head, 0);
-	ck_assert_uint_eq(reqs[1]->head, 2);
-	ck_assert_uint_eq(reqs[2]->head, 3);
+	rb_pop_all_but(1);
 	c = counters();
 	ck_assert_uint_eq(c.gnt_copy_calls, 2); /* tables; copy-ins of the three others */
 	ck_assert_uint_eq(c.gnt_live_pages, ring_pages() + 3);
 	ck_assert_uint_eq(st->rej_fault, 1);
 	ck_assert_uint_eq(vxen_vq_stats(w.vq)->rej_efault, 1);
-	for (int i = 0; i < 3; i++) {
-		int tag = reqs[i]->head;
-
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], tag)), 0);
-	}
+	serve_push(rb.reqs, 3, true);
 	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages());
 	vxen_vq_publish(w.vq);
-	ck_assert_uint_eq(used_idx(), 4);
-	ck_assert_int_ge(find_used(1, 4, &len), 0);
-	ck_assert_uint_eq(len, 0);
-	for (uint16_t i = 0; i < 4; i++) {
-		if (i == 1)
-			continue;
-		ck_assert_int_ge(find_used(i, 4, &len), 0);
-		ck_assert_uint_eq(len, 4097);
-		ck_assert(rblk_done(&b[i], i));
-	}
-	ck_assert_uint_eq(b[1].status.p[0], 0xff);
+	rb_check_all_but_served(1);
+	rb_check_all_but_used_4097(1);
+	ck_assert_uint_eq(rb.b[1].status.p[0], 0xff);
 	ck_assert_uint_eq(st->live_requests, 0);
 	ck_assert_uint_eq(st->live_pages, 0);
-	for (int i = 0; i < 4; i++)
-		rblk_end(&b[i]);
+	rblks_end(rb.b, RB_N);
 	vq_down();
 }
 END_TEST
@@ -650,46 +556,22 @@ END_TEST
 START_TEST(gdma_batch__unreadable_indirect_table_fails_only_that_chain)
 {
 	const struct vxen_gdma_stats *st;
-	struct vxen_req *reqs[8];
-	struct dreq d[8];
-	struct rblk b[4];
-	unsigned int rej = 0;
-	uint32_t len;
 
 	vq_up_default(F_INDIRECT);
 	st = vxen_gdma_queue_stats(w.q);
-	for (uint16_t i = 0; i < 4; i++)
-		rblk_add(&b[i], i, i);
-	gbuf_revoke(&b[1].tab); /* its segment fails in the batch's one table read */
-	xensim_vq_raw_set_avail_idx(w.dq, 4);
-	dreq_init(d, 8, reqs);
-	xensim_counters_reset(w.x);
+	rb_offer(&rb.b[1].tab); /* its segment fails in the batch's one table read */
 
-	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, &rej), 3);
-	ck_assert_uint_eq(rej, 1);
-	ck_assert_uint_eq(reqs[0]->head, 0);
-	ck_assert_uint_eq(reqs[1]->head, 2);
-	ck_assert_uint_eq(reqs[2]->head, 3);
+	rb_pop_all_but(1);
 	ck_assert_uint_eq(counters().gnt_copy_calls, 2);
 	ck_assert_uint_eq(st->reads, 4);
 	ck_assert_uint_eq(st->read_errors, 1);
 	ck_assert_uint_eq(vxen_vq_stats(w.vq)->rej_efault, 1);
-	for (int i = 0; i < 3; i++) {
-		int tag = reqs[i]->head;
-
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], tag)), 0);
-	}
+	serve_push(rb.reqs, 3, true);
 	vxen_vq_publish(w.vq);
-	ck_assert_uint_eq(used_idx(), 4);
-	ck_assert_int_ge(find_used(1, 4, &len), 0);
-	ck_assert_uint_eq(len, 0);
-	ck_assert(rblk_untouched(&b[1]));
-	for (uint16_t i = 0; i < 4; i++)
-		if (i != 1)
-			ck_assert(rblk_done(&b[i], i));
+	rb_check_all_but_served(1);
+	ck_assert(rblk_untouched(&rb.b[1]));
 	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages());
-	for (int i = 0; i < 4; i++)
-		rblk_end(&b[i]);
+	rblks_end(rb.b, RB_N);
 	vq_down();
 }
 END_TEST
@@ -705,10 +587,9 @@ START_TEST(gdma_batch__failed_copy_in_call_rejects_every_chain_of_the_batch_and_
 
 	vq_up_mapped(F_INDIRECT); /* data pages mapped: they must be released again */
 	st = vxen_gdma_queue_stats(w.q);
-	for (uint16_t i = 0; i < 4; i++)
-		rblk_add(&b[i], i, i);
+	rblks_add(b, 4);
 	xensim_vq_raw_set_avail_idx(w.dq, 4);
-	dreq_init(d, 8, reqs);
+	dreqs_init(d, 8, reqs);
 	/* the second grant copy: the first reads the tables, the second copies in */
 	ck_assert_int_eq(xensim_fault_inject(w.x, XENSIM_OP_GNT_COPY, 2, ENOMEM), 0);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, &rej), 0);
@@ -733,14 +614,12 @@ START_TEST(gdma_batch__failed_copy_in_call_rejects_every_chain_of_the_batch_and_
 	xensim_vq_raw_set_avail_idx(w.dq, 8);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, &rej), 4);
 	ck_assert_uint_eq(rej, 0);
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], i)), 0);
+	serve_push(reqs, 4, false);
 	vxen_vq_publish(w.vq);
 	ck_assert_uint_eq(used_idx(), 8);
 	for (uint16_t i = 0; i < 4; i++)
 		ck_assert(rblk_done(&b[i], i));
-	for (int i = 0; i < 4; i++)
-		rblk_end(&b[i]);
+	rblks_end(b, 4);
 	vq_down();
 }
 END_TEST
@@ -793,7 +672,7 @@ START_TEST(gdma_batch__copy_ins_beyond_one_call_still_fail_only_their_own_chain)
 	gbuf_revoke(&b[bad[0]].hdr);
 	gbuf_revoke(&b[bad[1]].hdr);
 	xensim_vq_raw_set_avail_idx(w.dq, N);
-	dreq_init(d, N, reqs);
+	dreqs_init(d, N, reqs);
 	xensim_counters_reset(w.x);
 
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, N, &rej), N - 2);
@@ -876,12 +755,10 @@ START_TEST(gdma_batch__data_is_in_guest_memory_before_used_idx)
 	struct blk b[8];
 
 	vq_up_default(F_INDIRECT);
-	for (int i = 0; i < 8; i++)
-		b[i] = blk_add(i);
-	dreq_init(d, 8, reqs);
+	blks_add(b, 8);
+	dreqs_init(d, 8, reqs);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, NULL), 8);
-	for (int i = 0; i < 8; i++)
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], i)), 0);
+	serve_push(reqs, 8, false);
 	/* pushed: neither the data nor the used entries have reached the guest yet */
 	for (int i = 0; i < 8; i++)
 		ck_assert(blk_untouched(&b[i]));
@@ -918,7 +795,7 @@ START_TEST(gdma_batch__copy_out_aliasing_the_used_ring_cannot_corrupt_used_entri
 			 0);
 	xensim_vq_raw_set_avail(w.dq, 0, 0);
 	xensim_vq_raw_set_avail_idx(w.dq, 1);
-	dreq_init(d, 4, reqs);
+	dreqs_init(d, 4, reqs);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 4, NULL), 1);
 	ck_assert_uint_eq(reqs[0]->n_in, 1);
 	memset(junk, 0xee, sizeof(junk));
@@ -949,9 +826,8 @@ START_TEST(gdma_batch__pending_copy_outs_dropped_at_queue_free_leave_nothing_map
 	uint64_t copies;
 
 	vq_up_mapped(F_INDIRECT); /* data mapped: the pushed ones had pages to unmap too */
-	for (int i = 0; i < 4; i++)
-		b[i] = blk_add(i);
-	dreq_init(d, 8, reqs);
+	blks_add(b, 4);
+	dreqs_init(d, 8, reqs);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, NULL), 4);
 	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages() + 4);
 	/* two completed and never published, two still in flight */
@@ -962,12 +838,7 @@ START_TEST(gdma_batch__pending_copy_outs_dropped_at_queue_free_leave_nothing_map
 	copies = c.gnt_copy_calls;
 	ck_assert_uint_eq(c.gnt_live_pages, ring_pages() + 2);
 
-	vxen_vq_free(w.vq);
-	w.vq = NULL;
-	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages());
-	ck_assert_uint_eq(vxen_gdma_queue_stats(w.q)->live_requests, 0);
-	vxen_gdma_queue_free(w.q);
-	w.q = NULL;
+	vq_queue_free();
 	c = counters();
 	ck_assert_uint_eq(c.gnt_copy_calls, copies); /* dropped, not copied */
 	ck_assert_uint_eq(c.gnt_live_pages, ring_pages());
@@ -975,11 +846,7 @@ START_TEST(gdma_batch__pending_copy_outs_dropped_at_queue_free_leave_nothing_map
 	for (int i = 0; i < 4; i++)
 		ck_assert_uint_eq(gptr(b[i].status, 1)[0], 0xff);
 	ck_assert_uint_eq(used_idx(), 0);
-	for (int i = 0; i < 3; i++) {
-		vxen_gdma_unmap_ring(w.ring[i]);
-		w.ring[i] = NULL;
-	}
-	ck_assert_uint_eq(counters().gnt_live_pages, 0);
+	rings_unmap();
 	ck_assert_uint_eq(counters().gnt_end_busy, 0);
 	vq_down(); /* the guest's unmaps of the four chains find nothing mapped */
 }
@@ -993,12 +860,10 @@ START_TEST(gdma_batch__pending_copy_outs_of_default_config_dropped_at_queue_free
 	uint64_t copies;
 
 	vq_up_default(F_INDIRECT);
-	for (int i = 0; i < 4; i++)
-		b[i] = blk_add(i);
-	dreq_init(d, 8, reqs);
+	blks_add(b, 4);
+	dreqs_init(d, 8, reqs);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, NULL), 4);
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], i)), 0);
+	serve_push(reqs, 4, false);
 	copies = counters().gnt_copy_calls;
 	vxen_vq_free(w.vq);
 	w.vq = NULL;
@@ -1027,9 +892,8 @@ START_TEST(gdma_batch__queue_room_counts_chains_of_the_largest_size_left_in_the_
 	cfg.max_queue_pages = 7;
 	vq_up(&cfg, F_INDIRECT);
 	ck_assert_uint_eq(vxen_gdma_queue_room(w.q), 7 / 4);
-	for (int i = 0; i < 4; i++)
-		b[i] = blk_add(i);
-	dreq_init(d, 8, reqs);
+	blks_add(b, 4);
+	dreqs_init(d, 8, reqs);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 3, NULL), 3);
 	ck_assert_uint_eq(vxen_gdma_queue_stats(w.q)->live_pages, 3);
 	ck_assert_uint_eq(vxen_gdma_queue_room(w.q), (7 - 3) / 4);
@@ -1038,8 +902,7 @@ START_TEST(gdma_batch__queue_room_counts_chains_of_the_largest_size_left_in_the_
 	ck_assert_uint_eq(vxen_gdma_queue_stats(w.q)->live_pages, 4);
 	ck_assert_uint_eq(vxen_gdma_queue_room(w.q), (7 - 4) / 4);
 	ck_assert(!vxen_gdma_queue_has_room(w.q));
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(vxen_vq_push(w.vq, reqs[i], blk_serve(reqs[i], i)), 0);
+	serve_push(reqs, 4, false);
 	ck_assert_uint_eq(vxen_gdma_queue_room(w.q), 7 / 4);
 	vxen_vq_publish(w.vq);
 	guest_collect(b, 4);

@@ -7,6 +7,7 @@
  * mapping kept past completion would show up as a broken device.
  */
 #include <check.h>
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -16,142 +17,37 @@
 #include <xensim-virtio.h>
 #include <xensim.h>
 
-#define BACKEND 0
-#define NUM	8
-#define MAXD	16
+#include "gdma_vq_world.h"
 
-struct world {
-	xensim_server *srv;
-	xensim *x;
-	uint32_t domid;
-	xensim_guest *guest;
-	vxen_gdma *g;
-	vxen_gdma_queue *q;
-	xensim_vq *dq; /* driver side */
-	struct xensim_vq_raw raw;
-	vxen_gdma_ring *ring[3];
-	vxen_vq *vq;
-};
+#define NUM 8
 
-struct dreq {
-	struct vxen_req r;
-	struct vxen_desc d[MAXD];
-	struct iovec iov[MAXD];
-};
-
-static struct world w;
-
+/* Written for a 512-byte copy threshold: 4 KiB data buffers are mapped. */
 static void machine_up(enum vxen_gdma_strategy strategy)
 {
-	struct xensim_domain_config dc = XENSIM_DOMAIN_CONFIG_INIT;
 	struct vxen_gdma_config cfg = VXEN_GDMA_CONFIG_INIT;
 
-	ck_assert_int_eq(xensim_server_start(&w.srv, NULL), 0);
-	ck_assert_int_eq(xensim_open(&w.x, NULL), 0);
-	ck_assert_int_eq(xensim_domain_create(w.x, &dc, &w.domid), 0);
-	ck_assert_int_eq(xensim_guest_attach(&w.guest, w.x, w.domid), 0);
-	cfg.domid = w.domid;
 	cfg.strategy = strategy;
-	/* written for a 512-byte threshold: 4 KiB data buffers are mapped */
 	cfg.copy_threshold = 512;
-	ck_assert_int_eq(vxen_gdma_new(&w.g, &cfg), 0);
+	machine_up_cfg(&cfg);
 }
 
 /* A queue of NUM entries with rings mapped by gdma and walked by vxen_vq. */
 static void vq_up(enum vxen_gdma_strategy strategy, uint64_t features)
 {
 	struct vxen_vq_config vc = VXEN_VQ_CONFIG_INIT;
-	bool ev = features & (1ull << VXEN_F_EVENT_IDX);
 
 	machine_up(strategy);
-	ck_assert_int_eq(xensim_vq_new(&w.dq, w.guest, BACKEND, NUM, features), 0);
-	ck_assert_int_eq(xensim_vq_raw(w.dq, &w.raw), 0);
-	ck_assert_int_eq(vxen_gdma_map_ring(&w.ring[0], w.g, w.raw.desc_dma, 16 * NUM, 16), 0);
-	ck_assert_int_eq(
-		vxen_gdma_map_ring(&w.ring[1], w.g, w.raw.avail_dma, 4 + 2 * NUM + (ev ? 2 : 0), 2),
-		0);
-	ck_assert_int_eq(
-		vxen_gdma_map_ring(&w.ring[2], w.g, w.raw.used_dma, 4 + 8 * NUM + (ev ? 2 : 0), 4),
-		0);
-	ck_assert_int_eq(vxen_gdma_queue_new(&w.q, w.g, 0, NUM), 0);
-	vc.size = NUM;
-	vc.features = features | 1ull << VXEN_F_VERSION_1 | 1ull << VXEN_F_ACCESS_PLATFORM;
-	vc.desc = vxen_gdma_ring_ptr(w.ring[0]);
-	vc.avail = vxen_gdma_ring_ptr(w.ring[1]);
-	vc.used = vxen_gdma_ring_ptr(w.ring[2]);
-	vxen_gdma_queue_attach(w.q, &vc);
+	rings_up(features, NUM, &vc);
 	ck_assert_ptr_eq(vc.mem, vxen_gdma_mem_ops());
 	ck_assert_ptr_eq(vc.mem_payload, w.q);
 	ck_assert_int_eq(vxen_vq_new(&w.vq, &vc), 0);
 }
 
-/* Device side first (vq, gdma queue, rings), then the guest's queue. */
-static void vq_down(void)
+/* The rings tests: no queue, only the gdma context to free. */
+static void machine_down(void)
 {
-	vxen_vq_free(w.vq);
-	vxen_gdma_queue_free(w.q);
-	for (int i = 0; i < 3; i++)
-		vxen_gdma_unmap_ring(w.ring[i]);
 	vxen_gdma_free(w.g);
-	ck_assert_int_eq(xensim_vq_free(w.dq), 0); /* -EBUSY if a ring grant were still mapped */
-	ck_assert_uint_eq(xensim_guest_broken(w.guest), 0);
-	xensim_guest_detach(w.guest);
-	xensim_close(w.x);
-	xensim_server_stop(w.srv);
-}
-
-static struct xensim_counters counters(void)
-{
-	struct xensim_counters c;
-
-	ck_assert_int_eq(xensim_counters_get(w.x, w.domid, &c), 0);
-	return c;
-}
-
-static uint64_t ring_pages(void)
-{
-	struct vxen_gdma_dev_stats ds;
-
-	vxen_gdma_dev_stats(w.g, &ds);
-	return ds.ring_live_pages;
-}
-
-static void dreq_init(struct dreq *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->r.desc = d->d;
-	d->r.desc_cap = MAXD;
-	d->r.iov = d->iov;
-	d->r.iov_cap = MAXD;
-}
-
-static uint64_t galloc(size_t len, uint8_t fill)
-{
-	uint64_t gpa;
-
-	ck_assert_int_eq(xensim_guest_alloc_pages(w.guest, (len + 4095) / 4096, &gpa), 0);
-	memset(xensim_guest_ptr(w.guest, gpa, len), fill, len);
-	return gpa;
-}
-
-static uint8_t *gptr(uint64_t gpa, size_t len)
-{
-	return xensim_guest_ptr(w.guest, gpa, len);
-}
-
-/* A virtio-blk read: header (16, readable), data (4096, writable), status (1, writable). */
-struct blk {
-	uint64_t hdr, data, status;
-};
-
-static struct blk blk_add(int tag)
-{
-	struct blk b = { galloc(16, (uint8_t)tag), galloc(4096, 0), galloc(1, 0xff) };
-	struct xensim_sg out[] = { { b.hdr, 16 } };
-	struct xensim_sg in[] = { { b.data, 4096 }, { b.status, 1 } };
-
-	ck_assert_int_eq(xensim_vq_add(w.dq, out, 1, in, 2, (void *)(uintptr_t)(tag + 1)), 0);
-	return b;
+	machine_stop();
 }
 
 /* The device's work: check the header, fill the data, set the status; returns bytes written. */
@@ -324,17 +220,8 @@ START_TEST(vq__free_with_request_in_flight_unmaps_it)
 	dreq_init(&d);
 	ck_assert_int_eq(vxen_vq_pop(w.vq, &d.r), 1);
 	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages() + 1);
-	vxen_vq_free(w.vq);
-	w.vq = NULL;
-	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages());
-	ck_assert_uint_eq(vxen_gdma_queue_stats(w.q)->live_requests, 0);
-	vxen_gdma_queue_free(w.q);
-	w.q = NULL;
-	for (int i = 0; i < 3; i++) {
-		vxen_gdma_unmap_ring(w.ring[i]);
-		w.ring[i] = NULL;
-	}
-	ck_assert_uint_eq(counters().gnt_live_pages, 0);
+	vq_queue_free();
+	rings_unmap();
 	vq_down();
 }
 END_TEST
@@ -370,10 +257,7 @@ START_TEST(rings__mapped_read_write_until_unmapped)
 	ck_assert_uint_eq(counters().gnt_live_pages, 0);
 	ck_assert_int_eq(xensim_dma_free(w.guest, dma, gpa, 8192), 0);
 	ck_assert_uint_eq(xensim_guest_broken(w.guest), 0);
-	vxen_gdma_free(w.g);
-	xensim_guest_detach(w.guest);
-	xensim_close(w.x);
-	xensim_server_stop(w.srv);
+	machine_down();
 }
 END_TEST
 
@@ -394,10 +278,7 @@ START_TEST(rings__spanning_pages_mapped_with_one_call)
 	vxen_gdma_unmap_ring(r);
 	ck_assert_uint_eq(counters().gnt_unmap_calls, 1);
 	ck_assert_uint_eq(counters().gnt_live_pages, 0);
-	vxen_gdma_free(w.g);
-	xensim_guest_detach(w.guest);
-	xensim_close(w.x);
-	xensim_server_stop(w.srv);
+	machine_down();
 }
 END_TEST
 
@@ -432,10 +313,7 @@ START_TEST(rings__rejects_bad_alignment_length_and_addresses)
 	vxen_gdma_dev_stats(w.g, &ds);
 	ck_assert_uint_eq(ds.ring_map_fails, 10);
 	ck_assert_uint_eq(ds.ring_live, 0);
-	vxen_gdma_free(w.g);
-	xensim_guest_detach(w.guest);
-	xensim_close(w.x);
-	xensim_server_stop(w.srv);
+	machine_down();
 }
 END_TEST
 

@@ -12,6 +12,7 @@
 #include <check.h>
 #include <endian.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,34 +126,26 @@ static void fm_flush(void *payload)
 		fm->on_flush(fm);
 }
 
+/* The fake's version 1 entry points, in an interface of version @ver. */
+#define FM_OPS(ver) .version = (ver), .read = fm_read, .map = fm_map, .unmap = fm_unmap
+
 /* Version 2 with the batch entry points, no deferred copy-out. */
 static const struct vxen_vq_mem_ops ops_batch = {
-	.version = VXEN_VQ_MEM_OPS_VERSION,
-	.read = fm_read,
-	.map = fm_map,
-	.unmap = fm_unmap,
+	FM_OPS(VXEN_VQ_MEM_OPS_VERSION),
 	.read_many = fm_read_many,
 	.map_many_end = fm_map_many_end,
 };
 
 /* Version 2 with everything, flush included. */
 static const struct vxen_vq_mem_ops ops_flush = {
-	.version = VXEN_VQ_MEM_OPS_VERSION,
-	.read = fm_read,
-	.map = fm_map,
-	.unmap = fm_unmap,
+	FM_OPS(VXEN_VQ_MEM_OPS_VERSION),
 	.read_many = fm_read_many,
 	.map_many_end = fm_map_many_end,
 	.flush = fm_flush,
 };
 
 /* Version 2 without any batch entry point. */
-static const struct vxen_vq_mem_ops ops_v2_plain = {
-	.version = VXEN_VQ_MEM_OPS_VERSION,
-	.read = fm_read,
-	.map = fm_map,
-	.unmap = fm_unmap,
-};
+static const struct vxen_vq_mem_ops ops_v2_plain = { FM_OPS(VXEN_VQ_MEM_OPS_VERSION) };
 
 /* Entry points a version 1 interface does not have: a queue must never call them. */
 static void poison_read_many(void *payload, struct vxen_vq_read *rd, unsigned int n)
@@ -181,10 +174,7 @@ static void poison_flush(void *payload)
 
 /* A version 1 caller's struct: what lies beyond its fields must be ignored. */
 static const struct vxen_vq_mem_ops ops_v1 = {
-	.version = 1,
-	.read = fm_read,
-	.map = fm_map,
-	.unmap = fm_unmap,
+	FM_OPS(1),
 	.read_many = poison_read_many,
 	.map_many_end = poison_map_many_end,
 	.flush = poison_flush,
@@ -213,17 +203,36 @@ static struct tvq *bq_new(uint32_t size, uint64_t features, const struct vxen_vq
 	return t;
 }
 
-/* @n requests with @cap descriptors and iov entries each; @ptrs receives their addresses. */
-static struct tvq_req *rq_new(unsigned int n, unsigned int cap, struct vxen_req **ptrs)
-{
-	struct tvq_req *r = calloc(n, sizeof(*r));
+/* The test's requests (rq_new()), freed by bq_free(). */
+static struct tvq_req *rq;
 
-	ck_assert_ptr_nonnull(r);
+/* @n requests with @cap descriptors and iov entries each; @ptrs receives their addresses. */
+static void rq_new(unsigned int n, unsigned int cap, struct vxen_req **ptrs)
+{
+	rq = calloc(n, sizeof(*rq));
+	ck_assert_ptr_nonnull(rq);
 	for (unsigned int i = 0; i < n; i++) {
-		tvq_req_init(&r[i], cap, cap);
-		ptrs[i] = &r[i].req;
+		tvq_req_init(&rq[i], cap, cap);
+		ptrs[i] = &rq[i].req;
 	}
-	return r;
+}
+
+/* bq_new() and @n requests of 16 entries in @reqs. */
+static struct tvq *bq_up(uint32_t size, uint64_t features, const struct vxen_vq_mem_ops *ops,
+			 struct vxen_req **reqs, unsigned int n)
+{
+	struct tvq *t = bq_new(size, features, ops);
+
+	rq_new(n, 16, reqs);
+	return t;
+}
+
+/* Undo bq_new() and rq_new(). */
+static void bq_free(struct tvq *t)
+{
+	free(rq);
+	rq = NULL;
+	tvq_free(t);
 }
 
 /* @r holds the chain at @head of @n buffers with lengths @lens, the first @n_out readable, as
@@ -297,28 +306,67 @@ static uint16_t add_indirect_raw(struct tvq *t, uint64_t table, uint32_t len)
 static const uint32_t lens1[] = { 24 };
 static const uint32_t lens3[] = { 16, 512, 1 }; /* a virtio-blk request */
 
+/* Add a one-buffer direct chain (@direct) or a virtio-blk request in an indirect table. */
+static uint16_t add_req(struct tvq *t, bool direct)
+{
+	return direct ? tvq_add(t, 1, 1, lens1) : tvq_add_indirect(t, 1, 3, lens3);
+}
+
+/* @r holds the chain at @head that add_req(@direct) made. */
+static void check_added(struct tvq *t, const struct vxen_req *r, uint16_t head, bool direct)
+{
+	if (direct)
+		check_req(t, r, head, 1, 1, lens1);
+	else
+		check_req(t, r, head, 1, 3, lens3);
+}
+
+/* @n virtio-blk requests in indirect tables, their heads in @heads. */
+static void add_blk_reqs(struct tvq *t, uint16_t *heads, int n)
+{
+	for (int i = 0; i < n; i++)
+		heads[i] = tvq_add_indirect(t, 1, 3, lens3);
+}
+
+/* @reqs hold the @n chains add_blk_reqs() made at @heads. */
+static void check_blk_reqs(struct tvq *t, struct vxen_req **reqs, const uint16_t *heads, int n)
+{
+	for (int i = 0; i < n; i++)
+		check_req(t, reqs[i], heads[i], 1, 3, lens3);
+}
+
+/* The queue popped @popped chains and rejected none. */
+static void check_none_rejected(struct tvq *t, uint64_t popped)
+{
+	ck_assert_uint_eq(vxen_vq_stats(t->vq)->popped, popped);
+	ck_assert_uint_eq(vxen_vq_stats(t->vq)->rejected, 0);
+}
+
+/* The chain at @head went back to the driver with length 0. */
+static void check_returned_empty(struct tvq *t, uint16_t head)
+{
+	uint32_t len;
+
+	ck_assert_int_ge(find_used(t, head, &len), 0);
+	ck_assert_uint_eq(len, 0);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 START_TEST(vq_batch__pops_several_chains_in_ring_order)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, reqs, 8);
 	uint16_t heads[6];
 	unsigned int rej = 99;
 
 	for (int i = 0; i < 6; i++)
-		heads[i] = i % 2 ? tvq_add(t, 1, 1, lens1) : tvq_add_indirect(t, 1, 3, lens3);
+		heads[i] = add_req(t, i % 2);
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, &rej), 6);
 	ck_assert_uint_eq(rej, 0);
-	for (int i = 0; i < 6; i++) {
-		if (i % 2)
-			check_req(t, reqs[i], heads[i], 1, 1, lens1);
-		else
-			check_req(t, reqs[i], heads[i], 1, 3, lens3);
-	}
-	ck_assert_uint_eq(vxen_vq_stats(t->vq)->popped, 6);
-	ck_assert_uint_eq(vxen_vq_stats(t->vq)->rejected, 0);
+	for (int i = 0; i < 6; i++)
+		check_added(t, reqs[i], heads[i], i % 2);
+	check_none_rejected(t, 6);
 	ck_assert_uint_eq(vxen_vq_inflight(t->vq), 6);
 	ck_assert_uint_eq(vxen_vq_pending(t->vq), 0);
 	ck_assert_uint_eq(fm.maps, 6);
@@ -337,73 +385,59 @@ START_TEST(vq_batch__pops_several_chains_in_ring_order)
 	ck_assert_uint_eq(fm.mapped_now, 0);
 	/* and nothing more */
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, NULL), 0);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__reads_all_indirect_tables_with_one_read_many_call)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, reqs, 8);
 	uint16_t heads[5];
 
-	for (int i = 0; i < 5; i++)
-		heads[i] = tvq_add_indirect(t, 1, 3, lens3);
+	add_blk_reqs(t, heads, 5);
 	tvq_add(t, 1, 1, lens1); /* a direct one among them needs no read */
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, NULL), 6);
 	ck_assert_uint_eq(fm.rm_calls, 1);
 	ck_assert_uint_eq(fm.rm_entries, 5);
 	ck_assert_uint_eq(fm.reads, 0);
-	for (int i = 0; i < 5; i++)
-		check_req(t, reqs[i], heads[i], 1, 3, lens3);
+	check_blk_reqs(t, reqs, heads, 5);
 	push_all(t, reqs, 6);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__falls_back_to_read_when_read_many_is_null)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_v2_plain);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_v2_plain, reqs, 8);
 	uint16_t heads[5];
 
-	for (int i = 0; i < 5; i++)
-		heads[i] = tvq_add_indirect(t, 1, 3, lens3);
+	add_blk_reqs(t, heads, 5);
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, NULL), 5);
 	ck_assert_uint_eq(fm.reads, 5);
 	ck_assert_uint_eq(fm.rm_calls, 0);
 	ck_assert_uint_eq(fm.end_calls, 0);
-	for (int i = 0; i < 5; i++)
-		check_req(t, reqs[i], heads[i], 1, 3, lens3);
+	check_blk_reqs(t, reqs, heads, 5);
 	push_all(t, reqs, 5);
 	ck_assert_uint_eq(tvq_used_idx(t), 5);
 	ck_assert_uint_eq(fm.mapped_now, 0);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__version_1_ops_work_and_their_missing_fields_are_never_called)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_v1);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_v1, reqs, 8);
 	uint16_t heads[4];
 
 	for (int i = 0; i < 4; i++)
-		heads[i] = i == 2 ? tvq_add(t, 1, 1, lens1) : tvq_add_indirect(t, 1, 3, lens3);
+		heads[i] = add_req(t, i == 2);
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, NULL), 4);
 	ck_assert_uint_eq(fm.reads, 3);
-	for (int i = 0; i < 4; i++) {
-		if (i == 2)
-			check_req(t, reqs[i], heads[i], 1, 1, lens1);
-		else
-			check_req(t, reqs[i], heads[i], 1, 3, lens3);
-	}
+	for (int i = 0; i < 4; i++)
+		check_added(t, reqs[i], heads[i], i == 2);
 	/* used entries are written at push, published without flush() */
 	ck_assert_int_eq(vxen_vq_push(t->vq, reqs[0], 7), 0);
 	ck_assert_int_eq(vxen_vq_push(t->vq, reqs[1], 0), 0);
@@ -417,20 +451,18 @@ START_TEST(vq_batch__version_1_ops_work_and_their_missing_fields_are_never_calle
 	check_req(t, reqs[0], heads[0], 1, 3, lens3);
 	push_all(t, reqs, 1);
 	ck_assert_uint_eq(tvq_used_idx(t), 5);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__calls_map_many_end_once_per_batch_with_every_mapped_chain)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, reqs, 8);
 	uint16_t heads[6];
 
 	for (int i = 0; i < 6; i++)
-		heads[i] = i % 3 ? tvq_add(t, 1, 1, lens1) : tvq_add_indirect(t, 1, 3, lens3);
+		heads[i] = add_req(t, i % 3);
 	fm.map_err[heads[4]] = -EFAULT; /* map() refuses this one: not in the batch end */
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, NULL), 5);
 	ck_assert_uint_eq(fm.map_calls, 6);
@@ -457,16 +489,14 @@ START_TEST(vq_batch__calls_map_many_end_once_per_batch_with_every_mapped_chain)
 	ck_assert_uint_eq(fm.end_heads[fm.end_total - 1], heads[2]);
 	push_all(t, reqs, 3);
 	ck_assert_uint_eq(fm.mapped_now, 0);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__chain_failed_at_map_many_end_is_rejected_and_returned_with_length_0)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
 	struct vxen_req *reqs[8], *orig[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, reqs, 8);
 	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 	unsigned int rej = 0;
 	uint16_t heads[5];
@@ -474,7 +504,7 @@ START_TEST(vq_batch__chain_failed_at_map_many_end_is_rejected_and_returned_with_
 
 	memcpy(orig, reqs, sizeof(orig));
 	for (int i = 0; i < 5; i++)
-		heads[i] = i % 2 ? tvq_add(t, 1, 1, lens1) : tvq_add_indirect(t, 1, 3, lens3);
+		heads[i] = add_req(t, i % 2);
 	fm.end_err[heads[1]] = -EFAULT;
 	fm.end_err[heads[2]] = -ENOMEM;
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, &rej), 3);
@@ -501,10 +531,8 @@ START_TEST(vq_batch__chain_failed_at_map_many_end_is_rejected_and_returned_with_
 
 	push_all(t, reqs, 3);
 	ck_assert_uint_eq(tvq_used_idx(t), 5);
-	ck_assert_int_ge(find_used(t, heads[1], &len), 0);
-	ck_assert_uint_eq(len, 0);
-	ck_assert_int_ge(find_used(t, heads[2], &len), 0);
-	ck_assert_uint_eq(len, 0);
+	check_returned_empty(t, heads[1]);
+	check_returned_empty(t, heads[2]);
 	ck_assert_int_ge(find_used(t, heads[0], &len), 0);
 	ck_assert_int_ge(find_used(t, heads[3], &len), 0);
 	ck_assert_int_ge(find_used(t, heads[4], &len), 0);
@@ -520,16 +548,14 @@ START_TEST(vq_batch__chain_failed_at_map_many_end_is_rejected_and_returned_with_
 	ck_assert_uint_eq(reqs[1]->head, heads[2]);
 	push_all(t, reqs, 2);
 	ck_assert_uint_eq(fm.mapped_now, 0);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__single_pop_reports_a_map_many_end_failure_and_returns_the_head)
 {
-	struct tvq *t = bq_new(16, 0, &ops_batch);
 	struct vxen_req *reqs[2];
-	struct tvq_req *r = rq_new(2, 16, reqs);
+	struct tvq *t = bq_up(16, 0, &ops_batch, reqs, 2);
 	uint16_t h0, h1;
 	uint32_t len;
 
@@ -550,21 +576,18 @@ START_TEST(vq_batch__single_pop_reports_a_map_many_end_failure_and_returns_the_h
 	ck_assert_uint_eq(len, 0);
 	ck_assert_int_eq(find_used(t, h1, &len), 1);
 	ck_assert_uint_eq(len, 0);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__bad_chains_in_an_indirect_batch_are_consumed_and_counted_others_served)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
-	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 	struct vxen_req *reqs[16];
-	struct tvq_req *r = rq_new(16, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, reqs, 16);
+	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 	uint64_t buf = tvq_alloc(t, 64), loop_tab = tvq_alloc(t, 32), short_tab = tvq_alloc(t, 32);
 	uint16_t good[4], loop, badlen;
 	unsigned int rej = 0;
-	uint32_t len;
 
 	tvq_set_table_desc(t, loop_tab, 0, buf, 8, VXEN_VRING_DESC_F_NEXT, 1);
 	tvq_set_table_desc(t, loop_tab, 1, buf, 8, VXEN_VRING_DESC_F_NEXT, 0);
@@ -593,27 +616,22 @@ START_TEST(vq_batch__bad_chains_in_an_indirect_batch_are_consumed_and_counted_ot
 	/* the bad chains with a valid head go back with length 0; head 99 cannot */
 	ck_assert(vxen_vq_publish(t->vq));
 	ck_assert_uint_eq(tvq_used_idx(t), 2);
-	ck_assert_int_ge(find_used(t, loop, &len), 0);
-	ck_assert_uint_eq(len, 0);
-	ck_assert_int_ge(find_used(t, badlen, &len), 0);
-	ck_assert_uint_eq(len, 0);
+	check_returned_empty(t, loop);
+	check_returned_empty(t, badlen);
 	push_all(t, reqs, 4);
 	ck_assert_uint_eq(tvq_used_idx(t), 6);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__bad_chains_in_a_direct_batch_are_consumed_and_counted_others_served)
 {
-	struct tvq *t = bq_new(16, 0, &ops_batch);
-	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 	struct vxen_req *reqs[16];
-	struct tvq_req *r = rq_new(16, 16, reqs);
+	struct tvq *t = bq_up(16, 0, &ops_batch, reqs, 16);
+	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 	uint64_t buf = tvq_alloc(t, 64), tab = tvq_alloc(t, 32);
 	uint16_t good[3], loop, ind, order;
 	unsigned int rej = 0;
-	uint32_t len;
 
 	good[0] = tvq_add(t, 1, 3, lens3);
 	loop = t->next_desc++; /* a descriptor that points at itself */
@@ -643,15 +661,11 @@ START_TEST(vq_batch__bad_chains_in_a_direct_batch_are_consumed_and_counted_other
 	ck_assert_uint_eq(fm.reads + fm.rm_entries, 0);
 	vxen_vq_publish(t->vq);
 	ck_assert_uint_eq(tvq_used_idx(t), 3);
-	ck_assert_int_ge(find_used(t, loop, &len), 0);
-	ck_assert_uint_eq(len, 0);
-	ck_assert_int_ge(find_used(t, ind, &len), 0);
-	ck_assert_uint_eq(len, 0);
-	ck_assert_int_ge(find_used(t, order, &len), 0);
-	ck_assert_uint_eq(len, 0);
+	check_returned_empty(t, loop);
+	check_returned_empty(t, ind);
+	check_returned_empty(t, order);
 	push_all(t, reqs, 3);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
@@ -666,16 +680,13 @@ static uint64_t table_of(struct tvq *t, uint16_t head)
 
 START_TEST(vq_batch__failed_table_read_rejects_only_that_chain)
 {
-	struct tvq *t = bq_new(32, TVQ_F_INDIRECT, &ops_batch);
-	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(32, TVQ_F_INDIRECT, &ops_batch, reqs, 8);
+	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 	unsigned int rej = 0;
 	uint16_t h[6];
-	uint32_t len;
 
-	for (int i = 0; i < 6; i++)
-		h[i] = tvq_add_indirect(t, 1, 3, lens3);
+	add_blk_reqs(t, h, 6);
 	fm.rd_fail_addr[0] = table_of(t, h[1]);
 	fm.rd_fail_err[0] = -EFAULT;
 	fm.rd_fail_addr[1] = table_of(t, h[3]);
@@ -698,20 +709,17 @@ START_TEST(vq_batch__failed_table_read_rejects_only_that_chain)
 	for (int i = 1; i < 5; i++) {
 		if (i == 2)
 			continue;
-		ck_assert_int_ge(find_used(t, h[i], &len), 0);
-		ck_assert_uint_eq(len, 0);
+		check_returned_empty(t, h[i]);
 	}
 	push_all(t, reqs, 3);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__batch_across_the_index_wrap_delivers_every_chain)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, reqs, 8);
 	uint16_t h[8];
 	uint32_t id, len;
 
@@ -728,14 +736,10 @@ START_TEST(vq_batch__batch_across_the_index_wrap_delivers_every_chain)
 	}
 	ck_assert_uint_eq(tvq_used_idx(t), 65533);
 	for (int i = 0; i < 6; i++)
-		h[i] = i % 2 ? tvq_add(t, 1, 1, lens1) : tvq_add_indirect(t, 1, 3, lens3);
+		h[i] = add_req(t, i % 2);
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, NULL), 6);
-	for (int i = 0; i < 6; i++) {
-		if (i % 2)
-			check_req(t, reqs[i], h[i], 1, 1, lens1);
-		else
-			check_req(t, reqs[i], h[i], 1, 3, lens3);
-	}
+	for (int i = 0; i < 6; i++)
+		check_added(t, reqs[i], h[i], i % 2);
 	for (int i = 0; i < 6; i++)
 		ck_assert_int_eq(vxen_vq_push(t->vq, reqs[i], (uint32_t)i), 0);
 	vxen_vq_publish(t->vq);
@@ -746,31 +750,26 @@ START_TEST(vq_batch__batch_across_the_index_wrap_delivers_every_chain)
 		ck_assert_uint_eq(len, i % 2 ? 0 : (uint32_t)i); /* clamped to in_len */
 	}
 	ck_assert_uint_eq(fm.mapped_now, 0);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__duplicate_head_in_one_batch_is_ebusy)
 {
 	for (int indirect = 0; indirect < 2; indirect++) {
-		struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
-		const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 		struct vxen_req *reqs[8];
-		struct tvq_req *r = rq_new(8, 16, reqs);
+		struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, reqs, 8);
+		const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 		unsigned int rej = 0;
 		uint16_t h, other;
 		uint32_t len;
 
-		h = indirect ? tvq_add_indirect(t, 1, 3, lens3) : tvq_add(t, 1, 1, lens1);
+		h = add_req(t, !indirect);
 		tvq_avail(t, h); /* the same head again */
 		other = tvq_add(t, 1, 1, lens1);
 		ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, &rej), 2);
 		ck_assert_uint_eq(rej, 1);
-		if (indirect)
-			check_req(t, reqs[0], h, 1, 3, lens3);
-		else
-			check_req(t, reqs[0], h, 1, 1, lens1);
+		check_added(t, reqs[0], h, !indirect);
 		check_req(t, reqs[1], other, 1, 1, lens1);
 		ck_assert_uint_eq(st->rej_ebusy, 1);
 		ck_assert_uint_eq(st->rejected, 1);
@@ -778,15 +777,12 @@ START_TEST(vq_batch__duplicate_head_in_one_batch_is_ebusy)
 		/* -EBUSY is not pushed back: the head belongs to the request in flight */
 		ck_assert(!vxen_vq_publish(t->vq));
 		ck_assert_uint_eq(tvq_used_idx(t), 0);
-		ck_assert_int_eq(vxen_vq_push(t->vq, reqs[0], 0), 0);
-		ck_assert_int_eq(vxen_vq_push(t->vq, reqs[1], 0), 0);
-		vxen_vq_publish(t->vq);
+		push_all(t, reqs, 2);
 		ck_assert_uint_eq(tvq_used_idx(t), 2);
 		ck_assert_int_eq(find_used(t, h, &len), 0);
 		ck_assert_int_eq(find_used(t, other, &len), 1);
 		ck_assert_uint_eq(fm.mapped_now, 0);
-		free(r);
-		tvq_free(t);
+		bq_free(t);
 	}
 }
 END_TEST
@@ -799,10 +795,9 @@ END_TEST
  */
 START_TEST(vq_batch__duplicate_single_head_after_a_walked_chain_is_ebusy)
 {
-	struct tvq *t = bq_new(16, 0, &ops_batch);
-	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, 0, &ops_batch, reqs, 8);
+	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
 	unsigned int rej = 0;
 	uint16_t m, h;
 	uint32_t len;
@@ -816,14 +811,11 @@ START_TEST(vq_batch__duplicate_single_head_after_a_walked_chain_is_ebusy)
 	check_req(t, reqs[0], m, 1, 3, lens3);
 	check_req(t, reqs[1], h, 1, 1, lens1);
 	ck_assert_uint_eq(vxen_vq_inflight(t->vq), 2);
-	ck_assert_int_eq(vxen_vq_push(t->vq, reqs[0], 0), 0);
-	ck_assert_int_eq(vxen_vq_push(t->vq, reqs[1], 0), 0);
-	vxen_vq_publish(t->vq);
+	push_all(t, reqs, 2);
 	ck_assert_uint_eq(tvq_used_idx(t), 2);
 	ck_assert_int_eq(find_used(t, h, &len), 1);
 	ck_assert_uint_eq(fm.mapped_now, 0);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
@@ -832,8 +824,9 @@ START_TEST(vq_batch__respects_n_and_pop_many_max)
 	enum { N = 100, R = 2 * VXEN_VQ_POP_MANY_MAX + 8 };
 	struct tvq *t = bq_new(128, 0, &ops_batch);
 	struct vxen_req **reqs = calloc(R, sizeof(*reqs));
-	struct tvq_req *r = rq_new(R, 4, reqs);
 	unsigned int rej = 7, at = 0;
+
+	rq_new(R, 4, reqs);
 
 	for (int i = 0; i < N; i++)
 		ck_assert_uint_eq(tvq_add(t, 1, 1, lens1), i);
@@ -859,17 +852,15 @@ START_TEST(vq_batch__respects_n_and_pop_many_max)
 	ck_assert_uint_eq(fm.end_calls, 3);
 	push_all(t, reqs, N);
 	ck_assert_uint_eq(tvq_used_idx(t), N);
-	free(r);
+	bq_free(t);
 	free(reqs);
-	tvq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__direct_multi_descriptor_chain_with_indirect_feature_goes_alone)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
 	struct vxen_req *reqs[16];
-	struct tvq_req *r = rq_new(16, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, reqs, 16);
 	uint64_t tab = tvq_alloc(t, 32), b0 = tvq_alloc(t, 8), b1 = tvq_alloc(t, 8),
 		 b2 = tvq_alloc(t, 8);
 	uint16_t c[7];
@@ -922,11 +913,9 @@ START_TEST(vq_batch__direct_multi_descriptor_chain_with_indirect_feature_goes_al
 	ck_assert_uint_eq(reqs[5]->desc[2].addr, b2);
 	ck_assert_uint_eq(reqs[5]->desc[2].flags, VXEN_DESC_F_WRITE);
 	check_req(t, reqs[6], c[6], 1, 3, lens3);
-	ck_assert_uint_eq(vxen_vq_stats(t->vq)->popped, 7);
-	ck_assert_uint_eq(vxen_vq_stats(t->vq)->rejected, 0);
+	check_none_rejected(t, 7);
 	push_all(t, reqs, 7);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
@@ -960,53 +949,56 @@ static void scratch_round(struct tvq *t, struct vxen_req **reqs, unsigned int en
 
 START_TEST(vq_batch__tables_that_do_not_fit_the_scratch_end_the_batch_early)
 {
-	struct tvq *t = bq_new(8, TVQ_F_INDIRECT, &ops_batch);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 8, reqs);
+	struct tvq *t = bq_new(8, TVQ_F_INDIRECT, &ops_batch);
+
+	rq_new(8, 8, reqs);
 
 	scratch_round(t, reqs, 8, 1); /* 128 bytes: one table fills the scratch */
 	scratch_round(t, reqs, 4, 2); /* 64 bytes: two per batch */
 	scratch_round(t, reqs, 3, 2); /* 48 bytes: two, a third would not fit */
 	scratch_round(t, reqs, 2, 4); /* 32 bytes: four */
-	ck_assert_uint_eq(vxen_vq_stats(t->vq)->popped, 32);
-	ck_assert_uint_eq(vxen_vq_stats(t->vq)->rejected, 0);
-	free(r);
-	tvq_free(t);
+	check_none_rejected(t, 32);
+	bq_free(t);
 }
 END_TEST
 
+static const uint32_t lens4[] = { 16, 16, 32, 32 };
+
+/* Offered @big then @small (whose desc_cap a four-entry table does not fit), a batch takes the
+ * chain at @head, which add_indirect(2, 4, lens4) made, into @big alone. */
+static void pop_big_not_small(struct tvq *t, struct vxen_req *big, struct vxen_req *small,
+			      uint16_t head)
+{
+	struct vxen_req *reqs[2] = { big, small };
+	unsigned int rej = 0;
+
+	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 2, &rej), 1);
+	ck_assert_uint_eq(rej, 0);
+	ck_assert_ptr_eq(reqs[0], big);
+	check_req(t, big, head, 2, 4, lens4);
+}
+
 START_TEST(vq_batch__table_larger_than_a_later_request_desc_cap)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
-	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
-	static const uint32_t lens4[] = { 16, 16, 32, 32 }, lens2[] = { 16, 32 };
 	struct vxen_req *ptr[4], *reqs[2];
-	struct tvq_req *r = rq_new(4, 16, ptr);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, ptr, 4);
+	const struct vxen_vq_stats *st = vxen_vq_stats(t->vq);
+	static const uint32_t lens2[] = { 16, 32 };
 	struct vxen_req *big1 = ptr[0], *big2 = ptr[1], *small = ptr[2], *big3 = ptr[3];
 	unsigned int rej = 0, reads0;
 	uint16_t c0, c1, c2, c3;
-	uint32_t len;
 
 	small->desc_cap = 2;
 	c0 = tvq_add_indirect(t, 2, 4, lens4);
 	c1 = tvq_add_indirect(t, 2, 4, lens4);
 
 	/* c1's table would not fit small, which might take it: the batch ends before c1 */
-	reqs[0] = big1;
-	reqs[1] = small;
-	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 2, &rej), 1);
-	ck_assert_uint_eq(rej, 0);
-	ck_assert_ptr_eq(reqs[0], big1);
-	check_req(t, big1, c0, 2, 4, lens4);
+	pop_big_not_small(t, big1, small, c0);
 	ck_assert_uint_eq(vxen_vq_pending(t->vq), 1);
 
 	/* taken by a large request, c1 is served: neither lost nor refused */
-	reqs[0] = big2;
-	reqs[1] = small;
-	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 2, &rej), 1);
-	ck_assert_uint_eq(rej, 0);
-	ck_assert_ptr_eq(reqs[0], big2);
-	check_req(t, big2, c1, 2, 4, lens4);
+	pop_big_not_small(t, big2, small, c1);
 	ck_assert_uint_eq(st->rej_e2big, 0);
 
 	/* a chain behind a rejected one: the batch still ends before the table that may not fit
@@ -1044,11 +1036,9 @@ START_TEST(vq_batch__table_larger_than_a_later_request_desc_cap)
 	ck_assert_int_eq(vxen_vq_push(t->vq, big3, 0), 0);
 	ck_assert_int_eq(vxen_vq_push(t->vq, small, 0), 0);
 	vxen_vq_publish(t->vq);
-	ck_assert_int_ge(find_used(t, c3, &len), 0);
-	ck_assert_uint_eq(len, 0);
+	check_returned_empty(t, c3);
 	ck_assert_uint_eq(tvq_used_idx(t), 5); /* head 200 has no used entry */
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
@@ -1074,11 +1064,22 @@ static void flush_check(struct fmem *f)
 	f->flush_checked++;
 }
 
+/* Publish @n new used entries after @before: flush_check() must run (the @flushes-th flush)
+ * while none of them is visible yet. */
+static void publish_flushed(struct tvq *t, uint16_t before, uint16_t n, unsigned int flushes)
+{
+	fm.flush_idx_before = before;
+	fm.flush_new = n;
+	vxen_vq_publish(t->vq);
+	ck_assert_uint_eq(fm.flushes, flushes);
+	ck_assert_uint_eq(fm.flush_checked, flushes);
+	ck_assert_uint_eq(tvq_used_idx(t), before + n);
+}
+
 START_TEST(vq_batch__flush_runs_before_used_entries_and_index_are_visible)
 {
-	struct tvq *t = bq_new(16, 0, &ops_flush);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, 0, &ops_flush, reqs, 8);
 	uint16_t heads[5], bad;
 	uint32_t id, len;
 
@@ -1093,12 +1094,7 @@ START_TEST(vq_batch__flush_runs_before_used_entries_and_index_are_visible)
 	/* pushed, not published: nothing in the shared ring yet */
 	ck_assert_uint_eq(used_elems(t)[0], SENTINEL);
 	ck_assert_uint_eq(fm.flushes, 0);
-	fm.flush_idx_before = 0;
-	fm.flush_new = 3;
-	vxen_vq_publish(t->vq);
-	ck_assert_uint_eq(fm.flushes, 1);
-	ck_assert_uint_eq(fm.flush_checked, 1);
-	ck_assert_uint_eq(tvq_used_idx(t), 3);
+	publish_flushed(t, 0, 3, 1);
 	for (uint16_t i = 0; i < 3; i++) {
 		tvq_used_elem(t, i, &id, &len);
 		ck_assert_uint_eq(id, heads[i]);
@@ -1119,12 +1115,7 @@ START_TEST(vq_batch__flush_runs_before_used_entries_and_index_are_visible)
 	ck_assert_uint_eq(used_elems(t)[2 * 3], SENTINEL);
 	ck_assert_int_eq(vxen_vq_push(t->vq, reqs[1], 5), 0);
 	ck_assert_int_eq(vxen_vq_push(t->vq, reqs[0], 6), 0);
-	fm.flush_idx_before = 3;
-	fm.flush_new = 3;
-	vxen_vq_publish(t->vq);
-	ck_assert_uint_eq(fm.flushes, 2);
-	ck_assert_uint_eq(fm.flush_checked, 2);
-	ck_assert_uint_eq(tvq_used_idx(t), 6);
+	publish_flushed(t, 3, 3, 2);
 	tvq_used_elem(t, 3, &id, &len);
 	ck_assert_uint_eq(id, bad);
 	ck_assert_uint_eq(len, 0);
@@ -1135,16 +1126,14 @@ START_TEST(vq_batch__flush_runs_before_used_entries_and_index_are_visible)
 	ck_assert_uint_eq(id, heads[3]);
 	ck_assert_uint_eq(len, 6);
 	ck_assert_uint_eq(used_elems(t)[2 * 6], SENTINEL); /* nothing beyond */
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__broken_ring_returns_eproto)
 {
-	struct tvq *t = bq_new(16, 0, &ops_batch);
 	struct vxen_req *reqs[4];
-	struct tvq_req *r = rq_new(4, 16, reqs);
+	struct tvq *t = bq_up(16, 0, &ops_batch, reqs, 4);
 	unsigned int rej = 5;
 
 	/* avail.idx more than the queue size ahead */
@@ -1173,23 +1162,20 @@ START_TEST(vq_batch__broken_ring_returns_eproto)
 	/* requests in flight are still completed and unmapped */
 	push_all(t, reqs, 2);
 	ck_assert_uint_eq(fm.mapped_now, 0);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__empty_ring_returns_0)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_batch);
 	struct vxen_req *reqs[4];
-	struct tvq_req *r = rq_new(4, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_batch, reqs, 4);
 	unsigned int rej = 5;
 
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 4, &rej), 0);
 	ck_assert_uint_eq(rej, 0);
 	ck_assert_uint_eq(fm.map_calls + fm.end_calls + fm.rm_calls + fm.reads, 0);
-	ck_assert_uint_eq(vxen_vq_stats(t->vq)->popped, 0);
-	ck_assert_uint_eq(vxen_vq_stats(t->vq)->rejected, 0);
+	check_none_rejected(t, 0);
 	ck_assert(!vxen_vq_broken(t->vq));
 	/* and again once drained */
 	tvq_add(t, 1, 1, lens1);
@@ -1200,32 +1186,28 @@ START_TEST(vq_batch__empty_ring_returns_0)
 	ck_assert_uint_eq(fm.map_calls, 1);
 	ck_assert_uint_eq(fm.end_calls, 1);
 	push_all(t, reqs, 1);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__moves_avail_event_past_the_whole_batch)
 {
-	struct tvq *t = bq_new(16, TVQ_F_EVENT_IDX, &ops_batch);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_EVENT_IDX, &ops_batch, reqs, 8);
 
 	for (int i = 0; i < 5; i++)
 		tvq_add(t, 1, 1, lens1);
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, NULL), 5);
 	ck_assert_uint_eq(tvq_avail_event(t), 5);
 	push_all(t, reqs, 5);
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
 START_TEST(vq_batch__free_unmaps_a_popped_batch)
 {
-	struct tvq *t = bq_new(16, TVQ_F_INDIRECT, &ops_flush);
 	struct vxen_req *reqs[8];
-	struct tvq_req *r = rq_new(8, 16, reqs);
+	struct tvq *t = bq_up(16, TVQ_F_INDIRECT, &ops_flush, reqs, 8);
 
 	for (int i = 0; i < 4; i++)
 		tvq_add_indirect(t, 1, 3, lens3);
@@ -1237,8 +1219,7 @@ START_TEST(vq_batch__free_unmaps_a_popped_batch)
 	ck_assert_uint_eq(fm.mapped_now, 0);
 	ck_assert_uint_eq(fm.unmaps, 4);
 	ck_assert_uint_eq(fm.flushes, 0); /* free does not flush */
-	free(r);
-	tvq_free(t);
+	bq_free(t);
 }
 END_TEST
 
