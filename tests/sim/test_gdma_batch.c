@@ -325,6 +325,20 @@ static void rb_offer(struct gbuf *revoke)
 	xensim_counters_reset(w.x);
 }
 
+/* The guest ends rb's grants; then vq_down(). */
+static void rb_down(void)
+{
+	rblks_end(rb.b, RB_N);
+	vq_down();
+}
+
+/* The gdma queue holds no request and no page. */
+static void check_queue_idle(void)
+{
+	ck_assert_uint_eq(vxen_gdma_queue_stats(w.q)->live_requests, 0);
+	ck_assert_uint_eq(vxen_gdma_queue_stats(w.q)->live_pages, 0);
+}
+
 /* Pop rb's chains: all but @bad come out, in ring order; @bad is rejected. */
 static void rb_pop_all_but(uint16_t bad)
 {
@@ -518,10 +532,8 @@ START_TEST(gdma_batch__revoked_grant_in_one_chain_fails_only_that_chain)
 	ck_assert(rblk_untouched(&rb.b[2]));
 	/* nothing stays mapped or pending */
 	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages());
-	ck_assert_uint_eq(st->live_requests, 0);
-	ck_assert_uint_eq(st->live_pages, 0);
-	rblks_end(rb.b, RB_N);
-	vq_down();
+	check_queue_idle();
+	rb_down();
 }
 END_TEST
 
@@ -546,10 +558,8 @@ START_TEST(gdma_batch__revoked_mapped_buffer_in_one_chain_fails_only_that_chain)
 	rb_check_all_but_served(1);
 	rb_check_all_but_used_4097(1);
 	ck_assert_uint_eq(rb.b[1].status.p[0], 0xff);
-	ck_assert_uint_eq(st->live_requests, 0);
-	ck_assert_uint_eq(st->live_pages, 0);
-	rblks_end(rb.b, RB_N);
-	vq_down();
+	check_queue_idle();
+	rb_down();
 }
 END_TEST
 
@@ -571,8 +581,7 @@ START_TEST(gdma_batch__unreadable_indirect_table_fails_only_that_chain)
 	rb_check_all_but_served(1);
 	ck_assert(rblk_untouched(&rb.b[1]));
 	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages());
-	rblks_end(rb.b, RB_N);
-	vq_down();
+	rb_down();
 }
 END_TEST
 
@@ -596,8 +605,7 @@ START_TEST(gdma_batch__failed_copy_in_call_rejects_every_chain_of_the_batch_and_
 	ck_assert_uint_eq(rej, 4);
 	ck_assert_uint_eq(vxen_vq_stats(w.vq)->rej_enomem, 4);
 	ck_assert_uint_eq(st->rej_nomem, 4);
-	ck_assert_uint_eq(st->live_requests, 0);
-	ck_assert_uint_eq(st->live_pages, 0);
+	check_queue_idle();
 	ck_assert_uint_eq(counters().gnt_live_pages, ring_pages());
 	ck_assert_uint_eq(vxen_vq_inflight(w.vq), 0);
 	vxen_vq_publish(w.vq);

@@ -275,6 +275,13 @@ static void push_all(struct tvq *t, struct vxen_req **reqs, unsigned int n)
 	vxen_vq_publish(t->vq);
 }
 
+/* Complete the first @n requests of @reqs (push_all()), then bq_free(). */
+static void bq_done(struct tvq *t, struct vxen_req **reqs, unsigned int n)
+{
+	push_all(t, reqs, n);
+	bq_free(t);
+}
+
 /* The used entry for @head among the published ones, or -1; its length in *@len. */
 static int find_used(struct tvq *t, uint16_t head, uint32_t *len)
 {
@@ -402,8 +409,7 @@ START_TEST(vq_batch__reads_all_indirect_tables_with_one_read_many_call)
 	ck_assert_uint_eq(fm.rm_entries, 5);
 	ck_assert_uint_eq(fm.reads, 0);
 	check_blk_reqs(t, reqs, heads, 5);
-	push_all(t, reqs, 6);
-	bq_free(t);
+	bq_done(t, reqs, 6);
 }
 END_TEST
 
@@ -664,8 +670,7 @@ START_TEST(vq_batch__bad_chains_in_a_direct_batch_are_consumed_and_counted_other
 	check_returned_empty(t, loop);
 	check_returned_empty(t, ind);
 	check_returned_empty(t, order);
-	push_all(t, reqs, 3);
-	bq_free(t);
+	bq_done(t, reqs, 3);
 }
 END_TEST
 
@@ -711,8 +716,7 @@ START_TEST(vq_batch__failed_table_read_rejects_only_that_chain)
 			continue;
 		check_returned_empty(t, h[i]);
 	}
-	push_all(t, reqs, 3);
-	bq_free(t);
+	bq_done(t, reqs, 3);
 }
 END_TEST
 
@@ -914,8 +918,7 @@ START_TEST(vq_batch__direct_multi_descriptor_chain_with_indirect_feature_goes_al
 	ck_assert_uint_eq(reqs[5]->desc[2].flags, VXEN_DESC_F_WRITE);
 	check_req(t, reqs[6], c[6], 1, 3, lens3);
 	check_none_rejected(t, 7);
-	push_all(t, reqs, 7);
-	bq_free(t);
+	bq_done(t, reqs, 7);
 }
 END_TEST
 
@@ -1185,8 +1188,7 @@ START_TEST(vq_batch__empty_ring_returns_0)
 	ck_assert_uint_eq(rej, 0);
 	ck_assert_uint_eq(fm.map_calls, 1);
 	ck_assert_uint_eq(fm.end_calls, 1);
-	push_all(t, reqs, 1);
-	bq_free(t);
+	bq_done(t, reqs, 1);
 }
 END_TEST
 
@@ -1199,8 +1201,7 @@ START_TEST(vq_batch__moves_avail_event_past_the_whole_batch)
 		tvq_add(t, 1, 1, lens1);
 	ck_assert_int_eq(vxen_vq_pop_many(t->vq, reqs, 8, NULL), 5);
 	ck_assert_uint_eq(tvq_avail_event(t), 5);
-	push_all(t, reqs, 5);
-	bq_free(t);
+	bq_done(t, reqs, 5);
 }
 END_TEST
 
