@@ -236,6 +236,26 @@ static void copy_in(vxen_gdma_queue *q, struct gdma_slot *s, const struct chain_
 	q->n_pin = n;
 }
 
+/* Results of the pending copy-ins [from, to) after one call that returned @rc. */
+static void copy_in_results(vxen_gdma_queue *q, uint32_t from, uint32_t to, int rc)
+{
+	for (uint32_t i = from; i < to; i++) {
+		const xengnttab_grant_copy_segment_t *sg = &q->pin_segs[i];
+		struct gdma_slot *s = &q->slots[q->pin_owner[i]];
+		int r = seg_result(rc, sg);
+
+		if (r && !s->copy_err)
+			s->copy_err = r;
+		else if (!r && (sg->flags & GNTCOPY_source_gref))
+			q->st.bounce_in_bytes += sg->len;
+	}
+}
+
+/*
+ * One call for every pending copy-in. If the call itself fails (a host problem such as
+ * -ENOMEM; a guest's bad grant fails only its own segments), each chain's segments are tried
+ * again on their own, so one failure does not cost every chain of the batch.
+ */
 void gdma_copy_in_run(vxen_gdma_queue *q)
 {
 	uint32_t n = q->n_pin;
@@ -245,15 +265,14 @@ void gdma_copy_in_run(vxen_gdma_queue *q)
 		return;
 	q->n_pin = 0;
 	rc = copy_call(q, q->pin_segs, n);
-	for (uint32_t i = 0; i < n; i++) {
-		const xengnttab_grant_copy_segment_t *sg = &q->pin_segs[i];
-		struct gdma_slot *s = &q->slots[q->pin_owner[i]];
-		int r = seg_result(rc, sg);
-
-		if (r && !s->copy_err)
-			s->copy_err = r;
-		else if (!r && (sg->flags & GNTCOPY_source_gref))
-			q->st.bounce_in_bytes += sg->len;
+	if (!rc) {
+		copy_in_results(q, 0, n, 0);
+		return;
+	}
+	for (uint32_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && q->pin_owner[j] == q->pin_owner[i]; j++)
+			;
+		copy_in_results(q, i, j, copy_call(q, q->pin_segs + i, j - i));
 	}
 }
 
@@ -404,6 +423,8 @@ void gdma_copy_out_run(vxen_gdma_queue *q, bool drop)
 	q->n_pout = 0;
 	if (n && !drop)
 		rc = copy_call(q, q->pout_segs, n);
+	if (rc && !drop) /* the call failed (host resources): the data is worth one more try */
+		rc = copy_call(q, q->pout_segs, n);
 	for (uint32_t i = 0; i < n && !drop; i++) {
 		if (seg_result(rc, &q->pout_segs[i]))
 			bad++;
@@ -426,9 +447,17 @@ void gdma_copy_out_run(vxen_gdma_queue *q, bool drop)
 
 bool gdma_grant_unmap(vxen_gdma_queue *q, struct gdma_slot *s, size_t written)
 {
+	uint32_t need = 0;
+
 	/* Both before the used entry is published: vq unmaps first and flushes before publish. */
 	gdma_recs_release(q, s);
-	if (s->n_out > GDMA_PEND_SEGS - q->n_pout)
+	for (uint32_t j = 0; j < s->n_out; j++)
+		need += s->out[j].pos < written;
+	if (!need) {
+		s->n_out = 0;
+		return false; /* nothing to copy out (teardown, rejected chains: written 0) */
+	}
+	if (need > GDMA_PEND_SEGS - q->n_pout)
 		gdma_copy_out_run(q, false);
 	if (!copy_out_queue(q, s, written))
 		return false;

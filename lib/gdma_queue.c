@@ -275,6 +275,14 @@ static void ops_flush(void *payload)
 		gdma_copy_out_run(q, false);
 }
 
+static void ops_discard(void *payload)
+{
+	vxen_gdma_queue *q = payload;
+
+	if (q->pout_slots != GDMA_NONE)
+		gdma_copy_out_run(q, true);
+}
+
 static const struct vxen_vq_mem_ops gdma_ops = {
 	.version = VXEN_VQ_MEM_OPS_VERSION,
 	.read = ops_read,
@@ -283,6 +291,7 @@ static const struct vxen_vq_mem_ops gdma_ops = {
 	.read_many = ops_read_many,
 	.map_many_end = ops_map_many_end,
 	.flush = ops_flush,
+	.discard = ops_discard,
 };
 
 VXEN_EXPORT const struct vxen_vq_mem_ops *vxen_gdma_mem_ops(void)

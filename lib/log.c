@@ -31,7 +31,7 @@ VXEN_EXPORT void vxen_log_set_handler(vxen_log_fn fn, int level, void *payload)
 
 VXEN_EXPORT void vxen_log_stderr(int level, const char *msg, void *payload)
 {
-	static const char *const names[] = { "emerg", "alert", "crit",	"error",
+	static const char *const names[] = { "emerg", "alert", "crit", "error",
 					     "warn",  "note",  "info", "debug" };
 	const char *name = level >= 0 && level < 8 ? names[level] : "?";
 

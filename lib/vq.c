@@ -78,6 +78,7 @@ struct vxen_vq {
 	void (*read_many)(void *payload, struct vxen_vq_read *rd, unsigned int n);
 	void (*map_many_end)(void *payload, struct vxen_req *const *reqs, unsigned int n, int *res);
 	void (*flush)(void *payload);
+	void (*discard)(void *payload);
 	void *mem_payload;
 	/* The library's own plain-memory interface, recognised so that one-buffer chains are
 	 * translated inline and its no-op unmap is not called; NULL for any other interface. */
@@ -892,6 +893,7 @@ VXEN_EXPORT int vxen_vq_new(vxen_vq **out, const struct vxen_vq_config *cfg)
 		vq->read_many = cfg->mem->read_many;
 		vq->map_many_end = cfg->mem->map_many_end;
 		vq->flush = cfg->mem->flush;
+		vq->discard = cfg->mem->discard;
 	}
 	vq->mem_payload = cfg->mem_payload;
 	if (cfg->mem == &vq_plain_ops)
@@ -920,6 +922,8 @@ VXEN_EXPORT void vxen_vq_free(vxen_vq *vq)
 		vq->inflight[i] = NULL;
 		vq->n_inflight--;
 	}
+	if (vq->discard)
+		vq->discard(vq->mem_payload); /* pushed, never published: dropped */
 	free(vq->table);
 	free(vq->used_stage);
 	free(vq->inflight);

@@ -316,12 +316,13 @@ typedef struct vxen_gdma_queue vxen_gdma_queue;
  * scratch) is allocated here, so map/unmap never allocate. Memory per queue, in bytes:
  *	grant, BATCHED:  size * (336 + 2 * min(copy_threshold, 512)) + 52 * max_chain_pages
  *	                 + (copy_threshold > 512 ? min(size, 128 KiB / copy_threshold) *
- *	                    (copy_threshold + 4) : 0) + ~2 KiB
+ *	                    (copy_threshold + 4) : 0)
+ *	                 + (copy_threshold ? 13 KiB of pending copy segments : 0) + ~2 KiB
  *	grant, PER_DESC: size * 48 + 16 * max_queue_pages + 52 * max_chain_pages + ~2 KiB
  *	foreign:         size * (48 + 4 * min(cache_buckets, max_chain_pages))
  *	                 + cache_buckets * (56 + pages_per_bucket / 8) + 12 * pages_per_bucket
- * With the defaults and size 256: about 460 KiB (BATCHED), 320 KiB (PER_DESC), 90 KiB
- * (foreign; plus the mapped buckets' address space). The device context itself is under 1 KiB, a
+ * With the defaults and size 256: about 535 KiB (BATCHED), 320 KiB (PER_DESC), 90 KiB
+ * (foreign; plus the mapped buckets' address space) of address space, resident only as used. The device context itself is under 1 KiB, a
  *ring mapping 48 bytes. Returns 0, -EINVAL (size 0 or too large), -ENOMEM. Does not log.
  *Thread-safe.
  */
@@ -377,7 +378,8 @@ void vxen_gdma_queue_attach(vxen_gdma_queue *q, struct vxen_vq_config *vcfg);
 
 /**
  * vxen_gdma_queue_has_room() - true if a chain of the largest allowed size could be mapped
- * now: a request slot is free and max_queue_pages leaves room for max_chain_pages more pages.
+ * now: a request slot is free (or only waits for its copy-out, which then runs at once) and
+ * max_queue_pages leaves room for max_chain_pages more pages.
  * A device that stops popping while this is false never sees -ENOMEM from the page cap.
  * Queue thread only; does not log.
  */
@@ -387,8 +389,10 @@ bool vxen_gdma_queue_has_room(const vxen_gdma_queue *q);
  * vxen_gdma_queue_room() - how many chains of the largest allowed size could be mapped now,
  * one after the other (at most the queue size): what a device popping a batch with
  * vxen_vq_pop_many() may ask for without any of them failing on max_queue_pages. Request
- * slots are not counted beyond "one is free": the queue has one per queue entry, and chains
- * in flight hold distinct heads, so a virtqueue never runs out of them.
+ * slots are not counted beyond "one is free or only waits for its copy-out": a queue created
+ * with the virtqueue's size has one per entry, and chains in flight hold distinct heads; a
+ * caller that created it smaller (fewer requests in flight) must also bound its batches by
+ * what it allows in flight, as the device layer does.
  * vxen_gdma_queue_has_room() is vxen_gdma_queue_room() > 0. Queue thread only; does not log.
  */
 unsigned int vxen_gdma_queue_room(const vxen_gdma_queue *q);

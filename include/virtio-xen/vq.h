@@ -125,7 +125,9 @@ struct vxen_vq_read {
  * and by tests on plain memory. Called only from the thread that pops/pushes the queue.
  */
 struct vxen_vq_mem_ops {
-	unsigned int version; /* VXEN_VQ_MEM_OPS_VERSION */
+	/* VXEN_VQ_MEM_OPS_VERSION; 1 is still accepted: an interface without the version 2
+	 * fields (those are then never read). */
+	unsigned int version;
 	/*
 	 * read - copy @len bytes of guest memory at device address @addr into @dst. Used for
 	 * indirect descriptor tables, so the walker reads them once, from its own copy.
@@ -169,12 +171,17 @@ struct vxen_vq_mem_ops {
 			     int *res);
 	/*
 	 * flush - unmap() may defer copying written bytes back to the guest until flush();
-	 * vxen_vq_publish() calls flush() before it stores used.idx, so the data is in guest
-	 * memory before the driver can see the used entries. vxen_vq_free() does not call it:
-	 * entries that were never published are dropped with their data (the memory interface
-	 * discards what is pending when it is freed). NULL: unmap() finishes everything itself.
+	 * vxen_vq_publish() calls flush(), when it has new entries, before it stores them and
+	 * used.idx, so the data is in guest memory before the driver can see the used entries.
+	 * NULL: unmap() finishes everything itself.
 	 */
 	void (*flush)(void *payload);
+	/*
+	 * discard - drop what unmap() left for flush() without copying it: vxen_vq_free() calls
+	 * it, as entries never published must not reach guest memory the driver may have reused
+	 * since (a reset). NULL: nothing to drop.
+	 */
+	void (*discard)(void *payload);
 };
 #define VXEN_VQ_MEM_OPS_VERSION 2
 
@@ -232,7 +239,9 @@ int vxen_vq_new(vxen_vq **out, const struct vxen_vq_config *cfg);
 /**
  * vxen_vq_free() - destroy a queue. Requests still in flight are unmapped through the memory
  * interface (written = 0) without being pushed, so their structures must still be allocated
- * here; the caller must not use them afterwards. Does not touch the rings. NULL is fine.
+ * here; the caller must not use them afterwards. What pushed requests left for a publish that
+ * never came is discarded (the memory interface's discard()). Does not touch the rings. NULL is
+ * fine.
  */
 void vxen_vq_free(vxen_vq *vq);
 
@@ -260,14 +269,17 @@ int vxen_vq_pop(vxen_vq *vq, struct vxen_req *req);
  * @rejected: if non-NULL, receives how many chains were rejected and consumed in this call
  *            (their used entries await the next publish, exactly as for vxen_vq_pop()).
  *
- * Validation, rejection, counting and logging are those of vxen_vq_pop(), chain by chain. What
+ * Validation, rejection, counting and logging are those of vxen_vq_pop(), chain by chain (one
+ * difference, for hostile guests only: a head the driver made available twice in one batch is
+ * refused -EBUSY the second time even if the first chain then fails at the batch's end). What
  * differs is the cost: the indirect tables of all the chains are read with one
  * read_many() call, and a memory interface with map_many_end() copies the small buffers of all
  * the chains in with one call (under Xen: one grant copy for the batch instead of two per
  * request). A batch ends early (fewer than @n chains although more are available) at a chain
- * whose indirect table no longer fits the queue's table scratch, and around a direct chain of
- * several descriptors on a queue with INDIRECT_DESC (it could end in an indirect table that has
- * to be read on its own); the next call continues there.
+ * whose indirect table no longer fits the queue's table scratch or has more entries than the
+ * smallest desc_cap of the requests before it, and around a direct chain of several
+ * descriptors on a queue with INDIRECT_DESC (it could end in an indirect table that has to be
+ * read on its own); the next call continues there.
  * Returns the number of requests popped (0 if nothing was available or every chain taken was
  * rejected; see @rejected), or -EPROTO if the queue is broken and nothing was popped.
  */

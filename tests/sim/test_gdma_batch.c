@@ -585,6 +585,38 @@ START_TEST(gdma_batch__unreadable_indirect_table_fails_only_that_chain)
 }
 END_TEST
 
+/* A copy-in call that fails as a whole (a host problem) is tried again chain by chain: one
+ * failure costs no chain. */
+START_TEST(gdma_batch__failed_copy_in_call_is_retried_chain_by_chain)
+{
+	struct vxen_req *reqs[8];
+	struct dreq d[8];
+	struct rblk b[4];
+	unsigned int rej = 0;
+	uint64_t copies;
+
+	vq_up_mapped(F_INDIRECT);
+	rblks_add(b, 4);
+	xensim_vq_raw_set_avail_idx(w.dq, 4);
+	dreqs_init(d, 8, reqs);
+	copies = counters().gnt_copy_calls;
+	/* the second grant copy: the first reads the tables, the second copies in */
+	ck_assert_int_eq(xensim_fault_inject(w.x, XENSIM_OP_GNT_COPY, 2, ENOMEM), 0);
+	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, &rej), 4);
+	ck_assert_uint_eq(rej, 0);
+	/* tables, the failed batch call, then one call per chain */
+	ck_assert_uint_eq(counters().gnt_copy_calls - copies, 1 + 1 + 4);
+	serve_push(reqs, 4, false);
+	vxen_vq_publish(w.vq);
+	ck_assert_uint_eq(used_idx(), 4);
+	for (uint16_t i = 0; i < 4; i++)
+		ck_assert(rblk_done(&b[i], i));
+	rblks_end(b, 4);
+	vq_down();
+}
+END_TEST
+
+/* When the retries fail too, every chain of the batch is rejected and nothing stays mapped. */
 START_TEST(gdma_batch__failed_copy_in_call_rejects_every_chain_of_the_batch_and_maps_nothing)
 {
 	const struct vxen_gdma_stats *st;
@@ -599,8 +631,9 @@ START_TEST(gdma_batch__failed_copy_in_call_rejects_every_chain_of_the_batch_and_
 	rblks_add(b, 4);
 	xensim_vq_raw_set_avail_idx(w.dq, 4);
 	dreqs_init(d, 8, reqs);
-	/* the second grant copy: the first reads the tables, the second copies in */
-	ck_assert_int_eq(xensim_fault_inject(w.x, XENSIM_OP_GNT_COPY, 2, ENOMEM), 0);
+	/* the second grant copy (the first reads the tables) and the four per-chain retries */
+	for (unsigned int nth = 2; nth <= 6; nth++)
+		ck_assert_int_eq(xensim_fault_inject(w.x, XENSIM_OP_GNT_COPY, nth, ENOMEM), 0);
 	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, &rej), 0);
 	ck_assert_uint_eq(rej, 4);
 	ck_assert_uint_eq(vxen_vq_stats(w.vq)->rej_enomem, 4);
@@ -885,6 +918,34 @@ START_TEST(gdma_batch__pending_copy_outs_of_default_config_dropped_at_queue_free
 }
 END_TEST
 
+/* vxen_vq_free() discards what its pushes left for a publish, even if the gdma queue lives on
+ * (a caller re-creating its virtqueue over it): a later flush writes nothing to guest memory
+ * the driver may have reused since. */
+START_TEST(gdma_batch__vq_free_discards_pending_copy_outs_while_the_gdma_queue_lives_on)
+{
+	struct dreq d[8];
+	struct vxen_req *reqs[8];
+	struct blk b[4];
+	uint64_t copies;
+
+	vq_up_default(F_INDIRECT);
+	blks_add(b, 4);
+	dreqs_init(d, 8, reqs);
+	ck_assert_int_eq(vxen_vq_pop_many(w.vq, reqs, 8, NULL), 4);
+	serve_push(reqs, 4, false);
+	copies = counters().gnt_copy_calls;
+	vxen_vq_free(w.vq);
+	w.vq = NULL;
+	vxen_gdma_mem_ops()->flush(w.q);
+	ck_assert_uint_eq(counters().gnt_copy_calls, copies);
+	for (int i = 0; i < 4; i++)
+		ck_assert(blk_untouched(&b[i]));
+	ck_assert_uint_eq(vxen_gdma_queue_stats(w.q)->live_requests, 0);
+	ck_assert(vxen_gdma_queue_has_room(w.q));
+	vq_down();
+}
+END_TEST
+
 /* ------------------------------------------------------------------------------------------ */
 /* Room                                                                                        */
 
@@ -938,6 +999,7 @@ int main(void)
 	tcase_add_test(tc, gdma_batch__revoked_grant_in_one_chain_fails_only_that_chain);
 	tcase_add_test(tc, gdma_batch__revoked_mapped_buffer_in_one_chain_fails_only_that_chain);
 	tcase_add_test(tc, gdma_batch__unreadable_indirect_table_fails_only_that_chain);
+	tcase_add_test(tc, gdma_batch__failed_copy_in_call_is_retried_chain_by_chain);
 	tcase_add_test(
 		tc,
 		gdma_batch__failed_copy_in_call_rejects_every_chain_of_the_batch_and_maps_nothing);
@@ -947,6 +1009,8 @@ int main(void)
 	tcase_add_test(tc,
 		       gdma_batch__pending_copy_outs_dropped_at_queue_free_leave_nothing_mapped);
 	tcase_add_test(tc, gdma_batch__pending_copy_outs_of_default_config_dropped_at_queue_free);
+	tcase_add_test(
+		tc, gdma_batch__vq_free_discards_pending_copy_outs_while_the_gdma_queue_lives_on);
 	tcase_add_test(
 		tc, gdma_batch__queue_room_counts_chains_of_the_largest_size_left_in_the_page_cap);
 	suite_add_tcase(s, tc);

@@ -276,6 +276,8 @@ START_TEST(fault__host_out_of_memory_is_enomem)
 }
 END_TEST
 
+/* A copy-in call that fails as a whole is tried once more for the chain; failing again, the
+ * chain is rejected and nothing stays mapped. */
 START_TEST(fault__failed_copy_call_rejects_chain)
 {
 	struct blk b;
@@ -283,7 +285,23 @@ START_TEST(fault__failed_copy_call_rejects_chain)
 	world_up(VXEN_GDMA_BATCHED);
 	blk_build(&b, true);
 	ck_assert_int_eq(xensim_fault_inject(w.x, XENSIM_OP_GNT_COPY, 1, EINVAL), 0);
+	ck_assert_int_eq(xensim_fault_inject(w.x, XENSIM_OP_GNT_COPY, 2, EINVAL), 0);
 	ck_assert_int_eq(do_map(&b.t), -EFAULT);
+	assert_nothing_mapped();
+	world_down();
+}
+END_TEST
+
+START_TEST(fault__failed_copy_call_once_is_retried)
+{
+	struct blk b;
+
+	world_up(VXEN_GDMA_BATCHED);
+	blk_build(&b, true);
+	ck_assert_int_eq(xensim_fault_inject(w.x, XENSIM_OP_GNT_COPY, 1, EINVAL), 0);
+	ck_assert_int_eq(do_map(&b.t), 0);
+	ck_assert(has_pattern(b.t.iov[0].iov_base, 16, 0x40));
+	do_unmap(&b.t, 4097);
 	assert_nothing_mapped();
 	world_down();
 }
@@ -507,6 +525,7 @@ int main(void)
 	tcase_add_test(fault, fault__failed_second_map_undoes_first);
 	tcase_add_test(fault, fault__host_out_of_memory_is_enomem);
 	tcase_add_test(fault, fault__failed_copy_call_rejects_chain);
+	tcase_add_test(fault, fault__failed_copy_call_once_is_retried);
 	tcase_add_test(fault, fault__revoked_before_copy_out_is_counted_not_fatal);
 	tcase_add_test(fault, cap__queue_page_cap_rejects_with_enomem_and_has_room_says_so);
 	tcase_add_test(fault, cap__requests_in_flight_bounded_by_queue_size);
