@@ -340,7 +340,9 @@ static bool rx_take(struct net *n)
 	struct vxen_req *req[RX_BATCH];
 	bool took = false;
 
-	while (!took && n->nheld < RX_POOL) {
+	/* Bounded: a guest posting only unusable buffers must not keep us here. */
+	for (unsigned int tries = 0; !took && n->nheld < RX_POOL && tries < RX_POOL / RX_BATCH;
+	     tries++) {
 		int k = vxen_dev_queue_pop_many(n->dev, RXQ, req,
 						MIN(RX_BATCH, RX_POOL - n->nheld));
 

@@ -346,7 +346,8 @@ void vxen_gdma_queue_free(vxen_gdma_queue *q);
  *          map per descriptor (PER_DESC). The copy-in of its small buffers (and their write
  *          probes) is queued for map_many_end(), which vq calls after the last map() of a
  *          batch (after every map() of a single vxen_vq_pop()): one grant copy call for the
- *          batch; a chain whose copy Xen refuses fails there with -EFAULT and is released.
+ *          batch; a chain whose copy Xen refuses fails there with -EFAULT and is released (a
+ *          call that fails as a whole, a host problem, is tried again chain by chain).
  *          One iov entry per non-empty descriptor (foreign mode: one per bucket touched; hosts
  *          with pages larger than 4 KiB: one per grant page of a mapped buffer).
  *          Returns 0; -EFAULT (bad address kind/range, grant refused by Xen: not granted to
