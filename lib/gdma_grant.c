@@ -447,17 +447,13 @@ void gdma_copy_out_run(vxen_gdma_queue *q, bool drop)
 
 bool gdma_grant_unmap(vxen_gdma_queue *q, struct gdma_slot *s, size_t written)
 {
-	uint32_t need = 0;
-
 	/* Both before the used entry is published: vq unmaps first and flushes before publish. */
 	gdma_recs_release(q, s);
-	for (uint32_t j = 0; j < s->n_out; j++)
-		need += s->out[j].pos < written;
-	if (!need) {
+	if (!written) {
 		s->n_out = 0;
-		return false; /* nothing to copy out (teardown, rejected chains: written 0) */
+		return false; /* nothing to copy out (teardown, rejected chains) */
 	}
-	if (need > GDMA_PEND_SEGS - q->n_pout)
+	if (s->n_out > GDMA_PEND_SEGS - q->n_pout) /* at most n_out segments are queued */
 		gdma_copy_out_run(q, false);
 	if (!copy_out_queue(q, s, written))
 		return false;
