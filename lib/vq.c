@@ -24,6 +24,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,13 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/*
+ * A used element (le32 id, le32 len) as one 8-byte store: the ring is only 4-byte aligned, and
+ * volatile keeps the compiler from splitting, repeating or inventing the store to guest memory.
+ */
+typedef volatile uint64_t __attribute__((aligned(4))) used_elem;
+_Static_assert(sizeof(used_elem) == 8, "a used element is 8 bytes");
+
 struct vxen_vq {
 	/* Ring fields, located once at creation. */
 	const uint64_t *desc; /* two little-endian words per descriptor */
@@ -45,7 +53,7 @@ struct vxen_vq {
 	uint16_t *used_event; /* EVENT_IDX only */
 	uint16_t *used_flags;
 	uint16_t *used_idx;
-	uint32_t *used_ring;   /* two words (id, len) per element */
+	used_elem *used_ring;
 	uint16_t *avail_event; /* EVENT_IDX only */
 
 	uint32_t size;
@@ -68,7 +76,7 @@ struct vxen_vq {
 	/* Used elements pushed and not yet published, when the memory interface defers
 	 * copy-outs to flush(): they reach the shared ring after the flushed data, so a buffer
 	 * aliasing the used ring cannot overwrite them. NULL otherwise (written at push). */
-	uint32_t *used_stage;
+	uint64_t *used_stage;
 
 	/* The memory interface, copied at creation; a version 1 interface has no batch entry
 	 * points (NULL). */
@@ -86,6 +94,11 @@ struct vxen_vq {
 	struct vxen_vq_stats stats;
 	struct vxen_ratelimit rl;
 };
+
+static inline uint64_t used_value(uint16_t id, uint32_t len)
+{
+	return htole64((uint64_t)len << 32 | id);
+}
 
 /* A descriptor as the driver wrote it, after the one read. */
 struct raw_desc {
@@ -256,21 +269,43 @@ static int walk_chain(struct vxen_vq *vq, struct walk *w, const struct chain_pre
 	}
 }
 
+/* Two adjacent unsigned int fields of struct vxen_req, stored as one word. */
+struct u32_pair {
+	unsigned int a, b;
+};
+_Static_assert(offsetof(struct vxen_req, n_out_desc) ==
+		       offsetof(struct vxen_req, n_desc) + sizeof(unsigned int),
+	       "n_desc, n_out_desc adjacent");
+_Static_assert(offsetof(struct vxen_req, n_in) ==
+		       offsetof(struct vxen_req, n_out) + sizeof(unsigned int),
+	       "n_out, n_in adjacent");
+_Static_assert(offsetof(struct vxen_req, in_len) ==
+		       offsetof(struct vxen_req, out_len) + sizeof(uint64_t),
+	       "out_len, in_len adjacent");
+_Static_assert(VXEN_VRING_DESC_F_WRITE == VXEN_DESC_F_WRITE, "one write flag");
+
+/*
+ * The request fields of a chain of one descriptor @addr, @len (@wflag: VXEN_DESC_F_WRITE or 0), as
+ * walk_chain() would set them. Built in registers and stored whole: field by field, each
+ * store through req->desc could be taken to change req->desc (-fno-strict-aliasing).
+ */
+static inline void fill_single(struct vxen_req *req, uint64_t addr, uint32_t len, uint32_t wflag)
+{
+	struct vxen_desc d = { .addr = addr, .len = len, .flags = (uint16_t)wflag };
+	uint64_t lens[2] = { wflag ? 0 : len, wflag ? len : 0 };
+
+	memcpy(req->desc, &d, sizeof(d));
+	memcpy(&req->n_desc, &(struct u32_pair){ 1, !wflag }, sizeof(struct u32_pair));
+	memcpy(&req->out_len, lens, sizeof(lens));
+}
+
 /*
  * The common chain of one direct descriptor (network frames, console and rng buffers) without
  * the walk: the same checks, outcome and request fields as walk_chain() gives it.
  */
 static void take_single(struct vxen_req *req, const struct raw_desc *d)
 {
-	bool wr = d->flags & VXEN_VRING_DESC_F_WRITE;
-
-	req->desc[0] = (struct vxen_desc){ .addr = d->addr,
-					   .len = d->len,
-					   .flags = wr ? VXEN_DESC_F_WRITE : 0 };
-	req->n_desc = 1;
-	req->n_out_desc = !wr;
-	req->out_len = wr ? 0 : d->len;
-	req->in_len = wr ? d->len : 0;
+	fill_single(req, d->addr, d->len, d->flags & VXEN_DESC_F_WRITE);
 }
 
 /* Map a validated chain and mark it in flight. */
@@ -357,15 +392,12 @@ static void untake(struct vxen_vq *vq, const struct vxen_req *req)
 /* Fill the next used element. Visible to the driver only after vxen_vq_publish(). */
 static inline void write_used(struct vxen_vq *vq, uint16_t id, uint32_t len)
 {
-	size_t at = 2 * (size_t)(vq->used_shadow & vq->mask);
+	uint16_t at = vq->used_shadow & vq->mask;
 
-	if (vq->used_stage) {
-		vq->used_stage[at] = id;
-		vq->used_stage[at + 1] = len;
-	} else {
-		__atomic_store_n(&vq->used_ring[at], htole32(id), __ATOMIC_RELAXED);
-		__atomic_store_n(&vq->used_ring[at + 1], htole32(len), __ATOMIC_RELAXED);
-	}
+	if (vq->used_stage)
+		vq->used_stage[at] = used_value(id, len);
+	else
+		vq->used_ring[at] = used_value(id, len);
 	vq->used_shadow++;
 	vq->stats.pushed++;
 }
@@ -375,11 +407,9 @@ static void flush_staged(struct vxen_vq *vq, uint16_t from, uint16_t to)
 {
 	vq->flush(vq->mem_payload);
 	for (uint16_t i = from; i != to; i++) {
-		size_t at = 2 * (size_t)(i & vq->mask);
+		uint16_t at = i & vq->mask;
 
-		__atomic_store_n(&vq->used_ring[at], htole32(vq->used_stage[at]), __ATOMIC_RELAXED);
-		__atomic_store_n(&vq->used_ring[at + 1], htole32(vq->used_stage[at + 1]),
-				 __ATOMIC_RELAXED);
+		vq->used_ring[at] = vq->used_stage[at];
 	}
 }
 
@@ -663,10 +693,100 @@ static unsigned int pop_walked(struct vxen_vq *vq, struct vxen_req **reqs, unsig
 	return got;
 }
 
+/*
+ * Phase 0 of pop_many(): chains of one direct descriptor (network frames, console and rng
+ * buffers) need no table and no walk; they are taken straight through, in one pass, until the
+ * first other chain or a request that cannot hold one. The same checks, outcome and request
+ * fields as take_chain() gives them. Returns how many avail entries were used (taken or
+ * rejected); *got_out counts the requests filled from reqs[0].
+ */
+static unsigned int pop_singles(struct vxen_vq *vq, struct vxen_req **reqs, unsigned int n,
+				unsigned int *got_out, unsigned int *rej)
+{
+	unsigned int j, got = 0;
+
+	for (j = 0; j < n; j++) {
+		struct vxen_req *req = reqs[got];
+		const char *why = NULL;
+		struct chain_pre pre;
+		int r;
+
+		pre.head = avail_head(vq, j);
+		if (!read_first(vq, &pre) || !is_single(vq, req, &pre))
+			break;
+		take_single(req, &pre.first);
+		r = map_chain(vq, req, pre.head, &why);
+		if (likely(!r)) {
+			got++;
+			continue;
+		}
+		reject(vq, pre.head, r, why);
+		(*rej)++;
+	}
+	*got_out = got;
+	return j;
+}
+
+/*
+ * pop_singles() on the library's plain memory without segment limit: the buffer translated in
+ * place, the ring and memory bounds in locals. A zero-length buffer, which plain map() treats
+ * apart, ends the run (the general path takes it). Out of line: its loop wants every register.
+ */
+static __attribute__((noinline)) unsigned int
+pop_singles_plain(struct vxen_vq *vq, struct vxen_req **reqs, unsigned int n, unsigned int *got_out,
+		  unsigned int *rej)
+{
+	const struct vxen_vq_plain_mem pm = *vq->plain;
+	const uint16_t *ring = vq->avail_ring;
+	const uint64_t *desc = vq->desc;
+	struct vxen_req **inflight = vq->inflight, **next = reqs;
+	uint16_t start = vq->last_avail, end = (uint16_t)(start + n), at, mask = vq->mask;
+
+	/* (size is a power of two: head > mask is head >= size.) */
+	for (at = start; at != end; at++) {
+		uint16_t head = le16toh(__atomic_load_n(&ring[at & mask], __ATOMIC_RELAXED));
+		struct vxen_req *req = *next;
+		const uint64_t *dp = desc + 2 * (size_t)head;
+		uint64_t addr, off;
+		uint32_t len, wflag;
+		struct raw_desc d;
+
+		if (unlikely(head > mask || inflight[head] || !req->desc_cap || !req->iov_cap))
+			break;
+		decode(__atomic_load_n(&dp[0], __ATOMIC_RELAXED),
+		       __atomic_load_n(&dp[1], __ATOMIC_RELAXED), &d);
+		addr = d.addr;
+		len = d.len;
+		if (unlikely((d.flags & (VXEN_VRING_DESC_F_NEXT | VXEN_VRING_DESC_F_INDIRECT)) ||
+			     !len))
+			break;
+		/* vq_plain_translate(), without its NULL for "outside" */
+		off = addr - pm.base;
+		if (unlikely(addr < pm.base || off > pm.size || len > pm.size - off)) {
+			reject(vq, head, -EFAULT, "memory interface refused a buffer");
+			(*rej)++;
+			continue;
+		}
+		/* VRING_DESC_F_WRITE and VXEN_DESC_F_WRITE are the same bit (asserted above). */
+		wflag = d.flags & VXEN_DESC_F_WRITE;
+		fill_single(req, addr, len, wflag);
+		req->head = head;
+		memcpy(req->iov, &(struct iovec){ (char *)pm.host + off, len },
+		       sizeof(struct iovec));
+		memcpy(&req->n_out, &(struct u32_pair){ 1 - wflag / 2, wflag / 2 },
+		       sizeof(struct u32_pair));
+		inflight[head] = req;
+		next++;
+	}
+	vq->n_inflight += (unsigned int)(next - reqs);
+	*got_out = (unsigned int)(next - reqs);
+	return (uint16_t)(at - start);
+}
+
 VXEN_EXPORT int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned int n,
 				 unsigned int *rejected)
 {
-	unsigned int got = 0, rej = 0, j;
+	unsigned int got, rej = 0, j;
 	struct chain_pre pre;
 	int avail = available(vq);
 
@@ -675,28 +795,17 @@ VXEN_EXPORT int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned i
 	if (avail <= 0)
 		return avail;
 	n = VXEN_MIN(VXEN_MIN(n, VXEN_VQ_POP_MANY_MAX), (unsigned int)avail);
-	/* Chains of one direct descriptor (network frames, console, rng) need no table and no
-	 * walk: straight through, in one pass, until the first other chain. */
-	for (j = 0; j < n; j++) {
-		const char *why = NULL;
-		int r;
-
-		pre.head = avail_head(vq, j);
-		read_first(vq, &pre);
-		if (!is_single(vq, reqs[got], &pre))
-			break;
-		take_single(reqs[got], &pre.first);
-		r = map_chain(vq, reqs[got], pre.head, &why);
-		if (likely(!r)) {
-			got++;
-			continue;
-		}
-		reject(vq, pre.head, r, why);
-		rej++;
-	}
+	if (vq->plain && !vq->plain->max_seg)
+		j = pop_singles_plain(vq, reqs, n, &got, &rej);
+	else
+		j = pop_singles(vq, reqs, n, &got, &rej);
 	consume_avail(vq, j);
-	if (j < n)
+	if (j < n) {
+		/* The chain that ended the run, read afresh (nothing of the first look is used). */
+		pre.head = avail_head(vq, 0);
+		read_first(vq, &pre);
 		got += pop_walked(vq, reqs + got, n - j, &pre, &rej);
+	}
 	got = batch_end(vq, reqs, got, &rej);
 	vq->stats.popped += got;
 	if (rejected)
@@ -704,22 +813,90 @@ VXEN_EXPORT int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned i
 	return (int)got;
 }
 
-VXEN_EXPORT int vxen_vq_push(vxen_vq *vq, struct vxen_req *req, uint32_t written)
+/* The end of a push: the head is idle again and its used entry written. */
+static inline void push_done(struct vxen_vq *vq, uint16_t head, uint32_t written)
+{
+	vq->inflight[head] = NULL;
+	vq->n_inflight--;
+	write_used(vq, head, written);
+}
+
+/* A push through a memory interface that holds something for the request: unmap first, since
+ * under Xen the guest revokes grants as soon as it sees the used entry. Out of line, so that a
+ * push on plain memory (nothing to release) needs no stack frame. */
+static __attribute__((noinline)) void push_unmap(struct vxen_vq *vq, struct vxen_req *req,
+						 uint32_t written)
+{
+	vq->unmap(vq->mem_payload, req, written);
+	push_done(vq, req->head, written);
+}
+
+/* @written clamped to what @req can hold, if @req is in flight here; else -EINVAL. */
+static inline int64_t push_check(const struct vxen_vq *vq, const struct vxen_req *req,
+				 uint32_t written)
 {
 	uint16_t head = req->head;
 
 	if (unlikely(head >= vq->size || vq->inflight[head] != req))
 		return -EINVAL;
-	if (written > req->in_len)
-		written = (uint32_t)req->in_len;
-	/* Unmap first: under Xen the guest revokes grants as soon as it sees the used entry.
-	 * (Plain memory has nothing to release.) */
-	if (!vq->plain)
-		vq->unmap(vq->mem_payload, req, written);
-	vq->inflight[head] = NULL;
-	vq->n_inflight--;
-	write_used(vq, head, written);
+	return written > req->in_len ? (uint32_t)req->in_len : written;
+}
+
+static inline int push_one(struct vxen_vq *vq, struct vxen_req *req, uint32_t written)
+{
+	int64_t w = push_check(vq, req, written);
+
+	if (unlikely(w < 0))
+		return (int)w;
+	if (vq->plain)
+		push_done(vq, req->head, (uint32_t)w);
+	else
+		push_unmap(vq, req, (uint32_t)w);
 	return 0;
+}
+
+VXEN_EXPORT int vxen_vq_push(vxen_vq *vq, struct vxen_req *req, uint32_t written)
+{
+	return push_one(vq, req, written);
+}
+
+VXEN_EXPORT int vxen_vq_push_many(vxen_vq *vq, struct vxen_req *const *reqs,
+				  const uint32_t *written, unsigned int n)
+{
+	struct vxen_req **inflight = vq->inflight;
+	used_elem *ring = vq->used_ring;
+	uint16_t used = vq->used_shadow, mask = vq->mask;
+	uint32_t size = vq->size;
+	unsigned int done = 0;
+	int rc = 0;
+
+	if (!vq->plain) {
+		for (unsigned int i = 0; i < n; i++)
+			rc = push_one(vq, reqs[i], written ? written[i] : 0) ?: rc;
+		return rc;
+	}
+	/* Plain memory (nothing to unmap, never staged): push_done() with the ring fields in
+	 * locals, which each store below could otherwise be taken to change, and the counts
+	 * added once. */
+	for (unsigned int i = 0; i < n; i++) {
+		struct vxen_req *req = reqs[i];
+		uint16_t head = req->head;
+		uint32_t w = written ? written[i] : 0;
+
+		if (unlikely(head >= size || inflight[head] != req)) {
+			rc = -EINVAL;
+			continue;
+		}
+		if (w > req->in_len)
+			w = (uint32_t)req->in_len;
+		inflight[head] = NULL;
+		ring[used++ & mask] = used_value(head, w);
+		done++;
+	}
+	vq->used_shadow = used;
+	vq->n_inflight -= done;
+	vq->stats.pushed += done;
+	return rc;
 }
 
 VXEN_EXPORT bool vxen_vq_publish(vxen_vq *vq)
@@ -852,8 +1029,8 @@ static void locate_rings(struct vxen_vq *vq, const struct vxen_vq_config *cfg)
 	vq->used_event = &avail[2 + cfg->size];
 	vq->used_flags = &used[0];
 	vq->used_idx = &used[1];
-	vq->used_ring = (uint32_t *)&used[2];
-	vq->avail_event = (uint16_t *)(vq->used_ring + 2 * (size_t)cfg->size);
+	vq->used_ring = (used_elem *)&used[2];
+	vq->avail_event = (uint16_t *)(vq->used_ring + cfg->size);
 }
 
 VXEN_EXPORT int vxen_vq_new(vxen_vq **out, const struct vxen_vq_config *cfg)
@@ -870,7 +1047,7 @@ VXEN_EXPORT int vxen_vq_new(vxen_vq **out, const struct vxen_vq_config *cfg)
 	if (vq->indirect)
 		vq->table = malloc(VXEN_VRING_DESC_SIZE * (size_t)cfg->size);
 	if (cfg->mem->version >= 2 && cfg->mem->flush)
-		vq->used_stage = malloc(2 * sizeof(uint32_t) * cfg->size);
+		vq->used_stage = malloc(sizeof(uint64_t) * cfg->size);
 	if (!vq->inflight || (vq->indirect && !vq->table) ||
 	    (cfg->mem->version >= 2 && cfg->mem->flush && !vq->used_stage)) {
 		free(vq->inflight);

@@ -167,8 +167,7 @@ struct vxen_vq_mem_ops {
 	 * map()). NULL: map() finishes every chain itself. Single vxen_vq_pop() calls it too,
 	 * with n = 1, right after map().
 	 */
-	void (*map_many_end)(void *payload, struct vxen_req *const *reqs, unsigned int n,
-			     int *res);
+	void (*map_many_end)(void *payload, struct vxen_req *const *reqs, unsigned int n, int *res);
 	/*
 	 * flush - unmap() may defer copying written bytes back to the guest until flush();
 	 * vxen_vq_publish() calls flush(), when it has new entries, before it stores them and
@@ -295,6 +294,17 @@ int vxen_vq_pop_many(vxen_vq *vq, struct vxen_req **reqs, unsigned int n, unsign
  * the entry). Returns 0, or -EINVAL if @req is not in flight on this queue.
  */
 int vxen_vq_push(vxen_vq *vq, struct vxen_req *req, uint32_t written);
+
+/**
+ * vxen_vq_push_many() - vxen_vq_push() for @n requests, in order: the same checks and outcome
+ * as @n calls, in one call (a batch completed together costs one call, not one per request).
+ * @written: bytes written for each request, or NULL for 0 each.
+ *
+ * Returns 0, or -EINVAL if any request was not in flight on this queue (that request is left
+ * alone; the others are pushed).
+ */
+int vxen_vq_push_many(vxen_vq *vq, struct vxen_req *const *reqs, const uint32_t *written,
+		      unsigned int n);
 
 /**
  * vxen_vq_publish() - make every pushed used entry visible to the driver (one used.idx store).

@@ -240,7 +240,7 @@ struct lib {
 	struct vxen_req *reqs[BATCH];
 	struct vxen_desc d[BATCH][MAXSEG];
 	struct iovec iov[BATCH][MAXSEG];
-	bool single; /* vxen_vq_pop() one at a time instead of vxen_vq_pop_many() */
+	enum { BY_BATCH, PUSH_EACH, SINGLE } way;
 };
 
 static int lib_new(struct lib *b, struct layout *l, bool trivial)
@@ -269,19 +269,26 @@ static int lib_new(struct lib *b, struct layout *l, bool trivial)
 	return 0;
 }
 
-/* The device layer's way: pop a batch, complete it, publish once per batch of the ring. */
+/*
+ * Pop every chain, complete it, publish once per batch of the ring: BY_BATCH pops and pushes
+ * a batch per call (vxen_vq_pop_many(), vxen_vq_push_many()), PUSH_EACH pops batches and
+ * pushes each request on its own, SINGLE pops and pushes one at a time.
+ */
 static uint64_t lib_batch(struct lib *b, int *err)
 {
 	uint64_t t0 = bench_now_ns();
 	int r;
 
-	if (b->single) {
+	if (b->way == SINGLE) {
 		while ((r = vxen_vq_pop(b->vq, &b->req[0])) == 1)
 			vxen_vq_push(b->vq, &b->req[0], 0);
-	} else {
+	} else if (b->way == PUSH_EACH) {
 		while ((r = vxen_vq_pop_many(b->vq, b->reqs, BATCH, NULL)) > 0)
 			for (int i = 0; i < r; i++)
 				vxen_vq_push(b->vq, b->reqs[i], 0);
+	} else {
+		while ((r = vxen_vq_pop_many(b->vq, b->reqs, BATCH, NULL)) > 0)
+			vxen_vq_push_many(b->vq, b->reqs, NULL, (unsigned int)r);
 	}
 	vxen_vq_publish(b->vq);
 	if (r < 0)
@@ -305,8 +312,9 @@ static double round_run(struct layout *l, struct lib *b, struct floor *f, double
 }
 
 /* The library's consumers, then the floor (index NLIB). */
-#define NLIB 3
-static const char *const lib_name[NLIB + 1] = { "lib", "lib_single", "lib_trivial_mem", "floor" };
+#define NLIB 4
+static const char *const lib_name[NLIB + 1] = { "lib", "lib_push_each", "lib_single",
+						"lib_trivial_mem", "floor" };
 
 static int ring_point(unsigned int k, bool indirect)
 {
@@ -324,8 +332,8 @@ static int ring_point(unsigned int k, bool indirect)
 			err = -ENOMEM;
 	}
 	for (int i = 0; i < NLIB && !err; i++) {
-		err = lib_new(&b[i], &l[i], i == 2);
-		b[i].single = i == 1;
+		err = lib_new(&b[i], &l[i], i == 3);
+		b[i].way = i == 1 ? PUSH_EACH : i == 2 ? SINGLE : BY_BATCH;
 	}
 	/* Warm up (caches, branch predictors), then alternate between the consumers. */
 	for (int i = 0; i <= NLIB && !err; i++)

@@ -3,7 +3,9 @@
  * fuzz_vq — libFuzzer target for the split virtqueue (lib/vq.c) over plain memory.
  *
  * Input layout (fixed offsets, so mutations stay meaningful):
- *	[0]      queue size: 1 << (b % 6)  (1 .. 32)
+ *	[0]      queue size: 1 << (b % 6)  (1 .. 32); bit 6: the batch entry points; bit 7: the
+ *	         queue runs on vxen_vq_plain_mem_ops() itself (its shortcuts: one-buffer chains
+ *	         translated in place, no unmap), without the counting wrapper and map failures
  *	[1]      bit0 INDIRECT_DESC, bit1 EVENT_IDX, bits 2-3 max_seg {0, 1, 3, 64},
  *	         bits 4-5 desc_cap {1, 3, 16, 64}, bits 6-7 iov_cap {1, 4, 32, 256}
  *	[2]      map failure: 0 none, else fail every map whose count % b == 0 with an errno
@@ -13,12 +15,13 @@
  *	         table at 0, avail ring at 512, used ring at 1024, free space for indirect tables
  *	         and buffers after 2048. Device addresses are offsets into the image.
  *
- * The operations are the device API calls (pop, push with a length, publish, kicks on/off,
- * pending) and guest actions (advance avail.idx, scribble on memory, even from inside map).
- * After every step the harness checks the invariants the ring code promises: popped heads are
- * below the size and never in flight twice, requests respect their caps, iov entries lie inside
- * guest memory and add up to the chain lengths, used lengths never exceed in_len, used.idx
- * equals the pushes, a broken queue stays broken, counters add up. ASan checks every access.
+ * The operations are the device API calls (pop, pop_many, push with a length, push_many,
+ * publish, kicks on/off, pending) and guest actions (advance avail.idx, scribble on memory, even
+ *from inside map). After every step the harness checks the invariants the ring code promises:
+ *popped heads are below the size and never in flight twice, requests respect their caps, iov
+ *entries lie inside guest memory and add up to the chain lengths, used lengths never exceed in_len,
+ *used.idx equals the pushes, a broken queue stays broken, counters add up. ASan checks every
+ *access.
  */
 #include <endian.h>
 #include <errno.h>
@@ -70,6 +73,7 @@ struct harness {
 	unsigned int n_busy;
 	uint64_t pushed_ok; /* successful pushes of popped requests */
 	bool broken;
+	bool direct; /* the plain interface itself: map()/unmap() are not seen here */
 };
 
 static int h_read(void *payload, uint64_t addr, void *dst, size_t len)
@@ -234,12 +238,23 @@ static void do_pop_many(struct harness *h, uint8_t arg)
 		CHECK(vxen_vq_pending(h->vq) == 0);
 }
 
+/* Slot @s was pushed with @written as the @nth used entry: check the entry. */
+static void pushed(struct harness *h, struct slot *s, uint32_t written, uint64_t nth)
+{
+	const uint32_t *e = (const uint32_t *)(h->mem + USED_OFF + 4) + 2 * (nth & (h->size - 1));
+
+	s->busy = false;
+	h->n_busy--;
+	h->pushed_ok++;
+	CHECK(le32toh(e[0]) == s->req.head);
+	CHECK(le32toh(e[1]) == (written < s->req.in_len ? written : s->req.in_len));
+}
+
 static void do_push(struct harness *h, uint8_t arg)
 {
 	struct slot *s = &h->slots[arg % MAX_Q];
 	struct vxen_iov_cursor cur;
-	uint32_t written = (uint32_t)arg * 97u, id, len;
-	const uint32_t *e;
+	uint32_t written = (uint32_t)arg * 97u;
 	uint8_t fill[64];
 
 	if (!s->busy) {
@@ -256,16 +271,46 @@ static void do_push(struct harness *h, uint8_t arg)
 		left -= (uint32_t)n;
 	}
 	CHECK(vxen_vq_push(h->vq, &s->req, written) == 0);
-	s->busy = false;
-	h->n_busy--;
-	h->pushed_ok++;
-	/* The element just written is the (pushed - 1)-th. */
-	e = (const uint32_t *)(h->mem + USED_OFF + 4) +
-	    2 * ((vxen_vq_stats(h->vq)->pushed - 1) & (h->size - 1));
-	id = le32toh(e[0]);
-	len = le32toh(e[1]);
-	CHECK(id == s->req.head);
-	CHECK(len == (written < s->req.in_len ? written : s->req.in_len));
+	pushed(h, s, written, vxen_vq_stats(h->vq)->pushed - 1);
+}
+
+/*
+ * Complete up to 1 + (arg >> 5) busy slots from slot arg % MAX_Q on in one push_many() call
+ * (arg & 0x10: NULL lengths). When arg % 3 == 0 the first idle slot met goes in too: the call
+ * returns -EINVAL and pushes the others all the same.
+ */
+static void do_push_many(struct harness *h, uint8_t arg)
+{
+	struct vxen_req *reqs[MAX_Q + 1];
+	struct slot *which[MAX_Q + 1];
+	uint32_t written[MAX_Q + 1];
+	unsigned int n = 0, want = 1 + (arg >> 5), stray = MAX_Q;
+	uint64_t first = vxen_vq_stats(h->vq)->pushed;
+	int r;
+
+	for (unsigned int i = 0; i < MAX_Q && n < want; i++) {
+		struct slot *s = &h->slots[(arg + i) % MAX_Q];
+
+		if (!s->busy) {
+			if (stray == MAX_Q && arg % 3 == 0)
+				stray = n;
+			else
+				continue;
+		}
+		which[n] = s;
+		reqs[n] = &s->req;
+		written[n++] = (uint32_t)(arg + i) * 131u;
+	}
+	if (!n)
+		return;
+	r = vxen_vq_push_many(h->vq, reqs, arg & 0x10 ? NULL : written, n);
+	CHECK(r == (stray < n ? -EINVAL : 0));
+	for (unsigned int i = 0; i < n; i++) {
+		if (i == stray)
+			continue;
+		pushed(h, which[i], arg & 0x10 ? 0 : written[i], first++);
+	}
+	CHECK(vxen_vq_stats(h->vq)->pushed == first);
 }
 
 static void check_counters(struct harness *h)
@@ -276,7 +321,7 @@ static void check_counters(struct harness *h)
 				      st->rej_ebusy + st->rej_enomem);
 	CHECK(st->popped == h->pushed_ok + h->n_busy);
 	CHECK(vxen_vq_inflight(h->vq) == h->n_busy);
-	CHECK(h->mapped == h->n_busy);
+	CHECK(h->direct || h->mapped == h->n_busy);
 	CHECK(st->pushed >= h->pushed_ok);
 	CHECK(st->broken == h->broken);
 }
@@ -290,7 +335,11 @@ static void step(struct harness *h, uint8_t op, uint8_t arg)
 		do_pop(h, arg);
 		break;
 	case 1:
-		do_push(h, arg);
+		/* One in four pushes completes a group of slots in one call. */
+		if ((arg & 0x0c) == 0x0c)
+			do_push_many(h, arg);
+		else
+			do_push(h, arg);
 		break;
 	case 2: {
 		uint64_t published = vxen_vq_stats(h->vq)->published;
@@ -380,6 +429,11 @@ static bool setup(struct harness *h, const uint8_t *data, size_t size)
 	cfg.used = h->mem + USED_OFF;
 	cfg.mem = &h->ops;
 	cfg.mem_payload = h;
+	if (data[0] & 0x80) {
+		h->direct = true;
+		cfg.mem = vxen_vq_plain_mem_ops();
+		cfg.mem_payload = &h->plain;
+	}
 	CHECK(vxen_vq_new(&h->vq, &cfg) == 0);
 	return true;
 }
