@@ -341,11 +341,16 @@ static bool rx_take(struct net *n)
 	bool took = false;
 
 	/* Bounded: a guest posting only unusable buffers must not keep us here. */
-	for (unsigned int tries = 0; !took && n->nheld < RX_POOL && tries < RX_POOL / RX_BATCH;
-	     tries++) {
-		int k = vxen_dev_queue_pop_many(n->dev, RXQ, req,
-						MIN(RX_BATCH, RX_POOL - n->nheld));
+	for (unsigned int tries = 0; !took && n->nheld < RX_POOL; tries++) {
+		int k;
 
+		if (tries == RX_POOL / RX_BATCH) {
+			/* More may be waiting, and no kick will say so (the driver saw us take
+			 * these): come back on the next turn of the loop. */
+			vxen_dev_queue_wake(n->dev, RXQ);
+			return false;
+		}
+		k = vxen_dev_queue_pop_many(n->dev, RXQ, req, MIN(RX_BATCH, RX_POOL - n->nheld));
 		if (k <= 0)
 			return false;
 		for (int i = 0; i < k; i++) {
