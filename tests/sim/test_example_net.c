@@ -577,14 +577,14 @@ START_TEST(net__good_rx_buffer_behind_a_flood_of_unusable_ones_gets_the_frame)
 	exnet_daemon_start_socket(&w);
 	exnet_up(&w, &o);
 	vq = xensim_vdev_vq(xensim_net_vdev(w.net), 0);
-	/* The first frame fills the driver's own buffer; collected raw, so the driver does not
-	 * post it again: the daemon holds nothing now. */
+	/* The first frame fills the driver's only buffer; once its used entry is out the daemon
+	 * holds nothing and has stopped reading the port. The driver posts its buffer again
+	 * only when it collects the frame (below), so ours come first. */
 	exnet_frame(tx, 100, NULL, 1, 80);
 	exnet_peer_send(&w, NULL, tx, 100);
-	while ((r = xensim_vq_get_buf(vq, &tok, &len)) == 0)
-		ck_assert_int_eq(xensim_vq_wait(vq, EXNET_TMO), 0);
-	ck_assert_int_eq(r, 1);
-	ck_assert_uint_eq(len, HDR_LEN + 100);
+	for (int t = 0; t < EXNET_TMO && !xensim_vq_more_used(vq); t++)
+		usleep(1000);
+	ck_assert(xensim_vq_more_used(vq));
 	ck_assert_int_eq(xensim_guest_alloc_pages(w.g, 2, &gpa), 0);
 	for (unsigned int i = 0; i < NBAD; i++) {
 		tok_bad[i] = &tok_bad[i];
@@ -594,6 +594,7 @@ START_TEST(net__good_rx_buffer_behind_a_flood_of_unusable_ones_gets_the_frame)
 	sg = (struct xensim_sg){ gpa + 4096, MRG_BUF };
 	ck_assert_int_eq(xensim_vq_add(vq, NULL, 0, &sg, 1, tok_good), 0);
 	ck_assert_int_ge(xensim_vq_kick(vq), 0);
+	guest_expect(tx, 100);
 	exnet_frame(tx, 200, NULL, 2, 81);
 	exnet_peer_send(&w, NULL, tx, 200);
 	while (bad + good < NBAD + 1) {
