@@ -411,8 +411,13 @@ START_TEST(hostile__r23_kick_after_reset_consumes_nothing)
 	uint16_t head;
 
 	hw_up(&w, NULL);
-	/* First one served: the device has looked at the ring since DRIVER_OK (it may pop what
-	 * it finds then, kick or not) and now waits for kicks. */
+	/* The device looks at the ring once after DRIVER_OK, kick or not. Let that look happen
+	 * first: if it ran late it could take the chain below, and the kick, answered after it,
+	 * would leave one more turn pending that takes the second chain before the reset. */
+	for (int t = 0; t < 2000 && hw_qstats(&w, &w.a, 0).turns == 0; t++)
+		usleep(1000);
+	ck_assert_uint_ge(hw_qstats(&w, &w.a, 0).turns, 1);
+	/* First one served: now the device waits for kicks. */
 	hw_serve_one(&w, 10, 1);
 	head = hw_blk_chain(&w, 0, BLK_T_IN, 4, 512, &st, NULL);
 	hw_avail(&w, head);
