@@ -103,7 +103,7 @@ static int walk_indirect(struct vxen_vq *vq, struct walk *w, const struct raw_de
 		r = rd->result;
 		table = rd->dst;
 	} else {
-		r = vq->read(vq->mem_payload, ind->addr, vq->table, ind->len);
+		r = vq->mem.read(vq->mem_payload, ind->addr, vq->table, ind->len);
 	}
 	if (r)
 		return fail(w, mem_error(r), "indirect table unreadable");
@@ -183,7 +183,7 @@ int vq_take_walk(struct vxen_vq *vq, struct vxen_req *req, const struct chain_pr
 /* Deferred copy-outs first, then the staged used elements (see used_stage). */
 static void flush_staged(struct vxen_vq *vq, uint16_t from, uint16_t to)
 {
-	vq->flush(vq->mem_payload);
+	vq->mem.flush(vq->mem_payload);
 	for (uint16_t i = from; i != to; i++) {
 		uint16_t at = i & vq->mask;
 
@@ -254,8 +254,8 @@ static int map_end_one(struct vxen_vq *vq, struct vxen_req *req)
 {
 	int res = 0;
 
-	if (vq->map_many_end) {
-		vq->map_many_end(vq->mem_payload, &req, 1, &res);
+	if (vq->mem.map_many_end) {
+		vq->mem.map_many_end(vq->mem_payload, &req, 1, &res);
 		if (res)
 			untake(vq, req);
 	}
@@ -288,7 +288,7 @@ VXEN_EXPORT int vxen_vq_pop(vxen_vq *vq, struct vxen_req *req)
  * line, so that a push on plain memory (nothing to release) needs no stack frame. */
 void vq_push_unmap(struct vxen_vq *vq, struct vxen_req *req, uint32_t written)
 {
-	vq->unmap(vq->mem_payload, req, written);
+	vq->mem.unmap(vq->mem_payload, req, written);
 	push_done(vq, req->head, written);
 }
 
@@ -306,7 +306,7 @@ VXEN_EXPORT bool vxen_vq_publish(vxen_vq *vq)
 	if (old == new_idx)
 		return false;
 	/* Written bytes the memory interface still holds reach the guest before the entries. */
-	if (vq->flush)
+	if (vq->mem.flush)
 		flush_staged(vq, old, new_idx);
 	/* Release: the used elements written by push are visible before the new index; pairs
 	 * with the driver's virtio_rmb() after it reads used.idx (virtqueue_get_buf_ctx_split). */
@@ -460,16 +460,10 @@ VXEN_EXPORT int vxen_vq_new(vxen_vq **out, const struct vxen_vq_config *cfg)
 	vq->index = cfg->index;
 	vq->event_idx = cfg->features & (1ull << VXEN_F_EVENT_IDX);
 	vq->kicks_on = true;
-	vq->read = cfg->mem->read;
-	vq->map = cfg->mem->map;
-	vq->unmap = cfg->mem->unmap;
-	if (cfg->mem->version >= 2) {
-		/* Fields a version 1 caller's struct does not have. */
-		vq->read_many = cfg->mem->read_many;
-		vq->map_many_end = cfg->mem->map_many_end;
-		vq->flush = cfg->mem->flush;
-		vq->discard = cfg->mem->discard;
-	}
+	/* A version 1 caller's struct ends before the batch entry points. */
+	memcpy(&vq->mem, cfg->mem,
+	       cfg->mem->version >= 2 ? sizeof(vq->mem)
+				      : offsetof(struct vxen_vq_mem_ops, read_many));
 	vq->mem_payload = cfg->mem_payload;
 	if (cfg->mem == &vq_plain_ops)
 		vq->plain = cfg->mem_payload;
@@ -493,12 +487,12 @@ VXEN_EXPORT void vxen_vq_free(vxen_vq *vq)
 
 		if (!req)
 			continue;
-		vq->unmap(vq->mem_payload, req, 0);
+		vq->mem.unmap(vq->mem_payload, req, 0);
 		vq->inflight[i] = NULL;
 		vq->n_inflight--;
 	}
-	if (vq->discard)
-		vq->discard(vq->mem_payload); /* pushed, never published: dropped */
+	if (vq->mem.discard)
+		vq->mem.discard(vq->mem_payload); /* pushed, never published: dropped */
 	free(vq->table);
 	free(vq->used_stage);
 	free(vq->inflight);

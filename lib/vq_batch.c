@@ -57,13 +57,13 @@ static void read_tables(struct vxen_vq *vq, struct batch *b)
 {
 	if (!b->n_rd)
 		return;
-	if (vq->read_many) {
-		vq->read_many(vq->mem_payload, b->rd, b->n_rd);
+	if (vq->mem.read_many) {
+		vq->mem.read_many(vq->mem_payload, b->rd, b->n_rd);
 		return;
 	}
 	for (unsigned int i = 0; i < b->n_rd; i++)
 		b->rd[i].result =
-			vq->read(vq->mem_payload, b->rd[i].addr, b->rd[i].dst, b->rd[i].len);
+			vq->mem.read(vq->mem_payload, b->rd[i].addr, b->rd[i].dst, b->rd[i].len);
 }
 
 /* Phase 1: the heads and head descriptors of up to @n chains and their table reads; the first
@@ -109,9 +109,9 @@ static unsigned int batch_end(struct vxen_vq *vq, struct vxen_req **reqs, unsign
 	int res[VXEN_VQ_POP_MANY_MAX];
 	unsigned int kept = 0;
 
-	if (!vq->map_many_end || !got)
+	if (!vq->mem.map_many_end || !got)
 		return got;
-	vq->map_many_end(vq->mem_payload, reqs, got, res);
+	vq->mem.map_many_end(vq->mem_payload, reqs, got, res);
 	for (unsigned int i = 0; i < got; i++) {
 		struct vxen_req *req = reqs[i];
 
@@ -210,32 +210,29 @@ pop_singles_plain(struct vxen_vq *vq, struct vxen_req **reqs, unsigned int n, un
 		uint16_t head = le16toh(__atomic_load_n(&ring[at & mask], __ATOMIC_RELAXED));
 		struct vxen_req *req = *next;
 		const uint64_t *dp = desc + 2 * (size_t)head;
-		uint64_t addr, off;
-		uint32_t len, wflag;
 		struct raw_desc d;
+		uint32_t wflag;
+		void *p;
 
 		if (unlikely(head > mask || inflight[head] || !req->desc_cap || !req->iov_cap))
 			break;
 		decode(__atomic_load_n(&dp[0], __ATOMIC_RELAXED),
 		       __atomic_load_n(&dp[1], __ATOMIC_RELAXED), &d);
-		addr = d.addr;
-		len = d.len;
 		if (unlikely((d.flags & (VXEN_VRING_DESC_F_NEXT | VXEN_VRING_DESC_F_INDIRECT)) ||
-			     !len))
+			     !d.len))
 			break;
-		/* vq_plain_translate(), without its NULL for "outside" */
-		off = addr - pm.base;
-		if (unlikely(addr < pm.base || off > pm.size || len > pm.size - off)) {
+		p = vq_plain_translate(&pm, d.addr, d.len);
+		if (unlikely(!p)) {
 			vq_reject(vq, head, -EFAULT, "memory interface refused a buffer");
 			(*rej)++;
 			continue;
 		}
 		/* VRING_DESC_F_WRITE and VXEN_DESC_F_WRITE are the same bit (asserted above). */
 		wflag = d.flags & VXEN_DESC_F_WRITE;
-		fill_single(req, addr, len, wflag);
+		fill_single(req, d.addr, d.len, wflag);
 		req->head = head;
-		memcpy(req->iov, &(struct iovec){ (char *)pm.host + off, len },
-		       sizeof(struct iovec));
+		/* What vq_plain_map_one() would set, without its checks (all passed above). */
+		memcpy(req->iov, &(struct iovec){ p, d.len }, sizeof(struct iovec));
 		memcpy(&req->n_out, &(struct u32_pair){ 1 - wflag / 2, wflag / 2 },
 		       sizeof(struct u32_pair));
 		inflight[head] = req;

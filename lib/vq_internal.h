@@ -66,14 +66,8 @@ struct vxen_vq {
 	uint64_t *used_stage;
 
 	/* The memory interface, copied at creation; a version 1 interface has no batch entry
-	 * points (NULL). */
-	int (*read)(void *payload, uint64_t addr, void *dst, size_t len);
-	int (*map)(void *payload, struct vxen_req *req);
-	void (*unmap)(void *payload, struct vxen_req *req, size_t written);
-	void (*read_many)(void *payload, struct vxen_vq_read *rd, unsigned int n);
-	void (*map_many_end)(void *payload, struct vxen_req *const *reqs, unsigned int n, int *res);
-	void (*flush)(void *payload);
-	void (*discard)(void *payload);
+	 * points (left NULL). */
+	struct vxen_vq_mem_ops mem;
 	void *mem_payload;
 	/* The library's own plain-memory interface, recognised so that one-buffer chains are
 	 * translated inline and its no-op unmap is not called; NULL for any other interface. */
@@ -193,7 +187,7 @@ static inline int map_chain(struct vxen_vq *vq, struct vxen_req *req, uint16_t h
 	if (r == 1) {
 		req->n_out = 0;
 		req->n_in = 0;
-		r = vq->map(vq->mem_payload, req);
+		r = vq->mem.map(vq->mem_payload, req);
 	}
 	if (unlikely(r)) {
 		*why = "memory interface refused a buffer";
