@@ -44,9 +44,8 @@ static int add_iov(const struct vxen_vq_plain_mem *m, struct vxen_req *req, unsi
 static int plain_map(void *payload, struct vxen_req *req)
 {
 	const struct vxen_vq_plain_mem *m = payload;
-	unsigned int n = 0;
-
 	int one = vq_plain_map_one(m, req);
+	unsigned int n = 0;
 
 	if (one != 1)
 		return one; /* one buffer in one piece: the common case, without the loops */

@@ -322,9 +322,9 @@ typedef struct vxen_gdma_queue vxen_gdma_queue;
  *	foreign:         size * (48 + 4 * min(cache_buckets, max_chain_pages))
  *	                 + cache_buckets * (56 + pages_per_bucket / 8) + 12 * pages_per_bucket
  * With the defaults and size 256: about 535 KiB (BATCHED), 320 KiB (PER_DESC), 90 KiB
- * (foreign; plus the mapped buckets' address space) of address space, resident only as used. The device context itself is under 1 KiB, a
- *ring mapping 48 bytes. Returns 0, -EINVAL (size 0 or too large), -ENOMEM. Does not log.
- *Thread-safe.
+ * (foreign; plus the mapped buckets' address space) of address space, resident only as used.
+ * The device context itself is under 1 KiB, a ring mapping 48 bytes. Returns 0, -EINVAL
+ * (size 0 or too large), -ENOMEM. Does not log. Thread-safe.
  */
 int vxen_gdma_queue_new(vxen_gdma_queue **out, vxen_gdma *g, uint16_t index, uint32_t size);
 
